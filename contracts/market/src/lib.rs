@@ -1,0 +1,1 @@
+//! akash-market contract (being written).

@@ -1,0 +1,1 @@
+//! akash-registry contract (being written).

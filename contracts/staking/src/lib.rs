@@ -1,0 +1,1 @@
+//! akash-staking contract (being written).

@@ -1,0 +1,1 @@
+//! akash-token contract (being written).
