@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The project's whole test run (the README's test command, and what CI runs).
+# Installs what it needs on a new machine, then: format, lint, unit + multi-test suites
+# (schema freshness included), and the wasm build with cosmwasm-check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/toolchain.sh
+
+LOG_DIR="${AKASH_TEST_LOG_DIR:-$(mktemp -d)}"
+started_all=$SECONDS
+passed=0
+failed=0
+
+step() {
+  local name=$1
+  shift
+  log "[$name] $*"
+  local started=$SECONDS
+  if "$@" 2>&1 | tee "$LOG_DIR/$name.log"; then
+    log "[$name] ok in $((SECONDS - started)) s"
+  else
+    log "[$name] FAILED after $((SECONDS - started)) s (log: $LOG_DIR/$name.log)"
+    exit 1
+  fi
+}
+
+# Adds up cargo's "test result:" lines of a step's log.
+count_cargo_tests() {
+  local counts
+  counts=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+    END { printf "%d %d", p, f }' "$1")
+  passed=$((passed + ${counts% *}))
+  failed=$((failed + ${counts#* }))
+}
+
+ensure_wasm_target
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >&2
+
+step fmt cargo fmt --all -- --check
+step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+step cargo-test cargo test --workspace --locked
+count_cargo_tests "$LOG_DIR/cargo-test.log"
+step wasm scripts/build-wasm.sh
+
+log "all steps passed in $((SECONDS - started_all)) s"
+echo "tests: $passed passed, $failed failed"
