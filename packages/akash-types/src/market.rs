@@ -19,6 +19,8 @@ pub const MAX_LEASE_DURATION_SECS: u64 = 5 * 365 * 24 * 3600;
 pub const MAX_ORDER_COUNT: u32 = 1_000;
 pub const DEFAULT_PAGE_LIMIT: u32 = 10;
 pub const MAX_PAGE_LIMIT: u32 = 100;
+/// Longest `reason` accepted by `CloseLease`, in characters.
+pub const MAX_CLOSE_REASON_LEN: usize = 256;
 
 #[cw_serde]
 pub struct InstantiateMsg {

@@ -1,0 +1,1 @@
+//! Unit tests with cosmwasm_std::testing mocks.
