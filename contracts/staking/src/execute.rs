@@ -109,10 +109,11 @@ fn stake(
         .may_load(deps.storage, &provider)?
         .unwrap_or_default()
         .checked_add(amount)?;
-    save_stake(deps.storage, &provider, new_stake)?;
     let total = TOTAL_STAKE.load(deps.storage)?.checked_add(amount)?;
-    TOTAL_STAKE.save(deps.storage, &total)?;
+    // First, as it may refuse (weight overflow): nothing is written before the checks.
     let hooks = update_membership(deps.storage, &provider, new_stake, cfg, env.block.height)?;
+    save_stake(deps.storage, &provider, new_stake)?;
+    TOTAL_STAKE.save(deps.storage, &total)?;
 
     Ok(Response::new()
         .add_submessages(hooks)

@@ -36,10 +36,6 @@ pub fn update_membership(
     if new == old {
         return Ok(vec![]);
     }
-    match new {
-        Some(weight) => MEMBERS.save(storage, address, &weight, height)?,
-        None => MEMBERS.remove(storage, address, height)?,
-    }
     let total = TOTAL.may_load(storage)?.unwrap_or_default();
     let total = total
         .checked_sub(old.unwrap_or_default())
@@ -48,6 +44,10 @@ pub fn update_membership(
             address: address.to_string(),
             weight: u128::from(new.unwrap_or_default()),
         })?;
+    match new {
+        Some(weight) => MEMBERS.save(storage, address, &weight, height)?,
+        None => MEMBERS.remove(storage, address, height)?,
+    }
     TOTAL.save(storage, &total, height)?;
 
     let diff = MemberDiff::new(address.as_str(), old, new);
