@@ -1017,3 +1017,184 @@ fn timestamps_follow_block_time() {
     assert_eq!(record.registered_at, Timestamp::from_seconds(1_000));
     assert_eq!(record.updated_at, Timestamp::from_seconds(2_000));
 }
+
+/// Property tests: validators never panic and accept what they should; the lease history
+/// stays consistent under any sequence of market and provider messages; the score stays in
+/// range and moves the right way.
+mod invariants {
+    use super::*;
+    use crate::reputation;
+    use crate::state::ACTIVE_LEASES;
+    use crate::validate::validate_host_uri;
+    use akash_types::registry::{MAX_HOST_URI_LEN, MAX_REPUTATION};
+    use cosmwasm_std::Order;
+    use proptest::prelude::*;
+
+    fn dns_label() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9]([a-zA-Z0-9-]{0,20}[a-zA-Z0-9])?"
+    }
+
+    fn host() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::collection::vec(dns_label(), 1..5).prop_map(|labels| labels.join(".")),
+            any::<[u8; 4]>().prop_map(|o| std::net::Ipv4Addr::from(o).to_string()),
+            any::<[u16; 8]>().prop_map(|s| format!("[{}]", std::net::Ipv6Addr::from(s))),
+        ]
+        // All-numeric DNS names are IPv4 syntax; keep those only when they are addresses.
+        .prop_filter("numeric non-address", |h| {
+            !h.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                || h.parse::<std::net::Ipv4Addr>().is_ok()
+        })
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Start {
+            provider: usize,
+            lease: u64,
+        },
+        End {
+            provider: usize,
+            lease: u64,
+            outcome: u8,
+        },
+        Deregister {
+            provider: usize,
+        },
+        Register {
+            provider: usize,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..3usize, 0..6u64).prop_map(|(provider, lease)| Op::Start { provider, lease }),
+            4 => (0..3usize, 0..6u64, 0..3u8)
+                .prop_map(|(provider, lease, outcome)| Op::End { provider, lease, outcome }),
+            1 => (0..3usize).prop_map(|provider| Op::Deregister { provider }),
+            1 => (0..3usize).prop_map(|provider| Op::Register { provider }),
+        ]
+    }
+
+    fn history(completed: u64, by_tenant: u64, by_provider: u64) -> FulfilmentHistory {
+        FulfilmentHistory {
+            leases_completed: completed,
+            leases_closed_by_tenant: by_tenant,
+            leases_closed_by_provider: by_provider,
+            ..FulfilmentHistory::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn host_uri_validator_never_panics_and_accepts_only_https(uri in "\\PC{0,300}") {
+            if validate_host_uri(&uri).is_ok() {
+                prop_assert!(uri.starts_with("https://"));
+                prop_assert!(uri.len() <= MAX_HOST_URI_LEN);
+                prop_assert!(uri.bytes().all(|b| b.is_ascii_graphic()));
+                prop_assert!(!uri.contains('@'));
+            }
+        }
+
+        #[test]
+        fn host_uri_validator_never_panics_on_near_misses(
+            rest in "[a-z0-9.:/@\\[\\]%?#-]{0,40}",
+        ) {
+            let _ = validate_host_uri(&format!("https://{rest}"));
+        }
+
+        #[test]
+        fn well_formed_host_uris_are_accepted(
+            host in host(),
+            port in proptest::option::of(1..=65_535u32),
+            path in proptest::option::of("(/[a-zA-Z0-9._~-]{0,10}){1,3}"),
+        ) {
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let uri = format!("https://{host}{port}{}", path.unwrap_or_default());
+            prop_assume!(uri.len() <= MAX_HOST_URI_LEN);
+            prop_assert_eq!(validate_host_uri(&uri), Ok(()), "{}", uri);
+        }
+
+        #[test]
+        fn score_is_bounded_and_monotone(
+            completed in 0..1_000_000u64,
+            by_tenant in 0..1_000_000u64,
+            by_provider in 0..1_000_000u64,
+            stake in any::<u128>(),
+            full in any::<u128>(),
+        ) {
+            let (stake, full) = (Uint128::new(stake), Uint128::new(full));
+            let base = history(completed, by_tenant, by_provider);
+            let score = reputation::score(&base, stake, full).unwrap();
+            prop_assert!(score <= MAX_REPUTATION);
+            // One more good outcome never lowers it; one more bad one never raises it.
+            let better = history(completed + 1, by_tenant, by_provider);
+            let worse = history(completed, by_tenant, by_provider + 1);
+            prop_assert!(reputation::score(&better, stake, full).unwrap() >= score);
+            prop_assert!(reputation::score(&worse, stake, full).unwrap() <= score);
+            // More stake never lowers it.
+            let more = stake.saturating_add(Uint128::one());
+            prop_assert!(reputation::score(&base, more, full).unwrap() >= score);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// After any sequence: per provider, started == active + ended, active equals the
+        /// number of recorded active leases, a deregistration happened only with no active
+        /// lease, and history is never lost by deregistering.
+        #[test]
+        fn lease_history_stays_consistent(ops in proptest::collection::vec(op(), 1..60)) {
+            let mut suite = Suite::with_market(&[]);
+            let providers: Vec<Addr> = (0..3).map(|i| suite.addr(&format!("p{i}"))).collect();
+            for p in &providers {
+                suite.register(p).unwrap();
+            }
+            for op in ops {
+                match op {
+                    Op::Start { provider, lease } => {
+                        let _ = suite.start(&providers[provider], lease);
+                    }
+                    Op::End { provider, lease, outcome } => {
+                        let outcome = [
+                            LeaseOutcome::Completed,
+                            LeaseOutcome::ClosedByTenant,
+                            LeaseOutcome::ClosedByProvider,
+                        ][outcome as usize];
+                        let _ = suite.end(&providers[provider], lease, outcome);
+                    }
+                    Op::Deregister { provider } => {
+                        let p = &providers[provider];
+                        let active = suite.history(p).leases_active;
+                        let result = suite.exec(p, ExecuteMsg::Deregister {});
+                        if active > 0 {
+                            prop_assert!(result.is_err());
+                        }
+                    }
+                    Op::Register { provider } => {
+                        let _ = suite.register(&providers[provider]);
+                    }
+                }
+                for p in &providers {
+                    let h = suite.history(p);
+                    let ended = h.leases_completed
+                        + h.leases_closed_by_tenant
+                        + h.leases_closed_by_provider;
+                    prop_assert_eq!(h.leases_started, h.leases_active + ended);
+                    let recorded = ACTIVE_LEASES
+                        .prefix(p)
+                        .keys(&suite.deps.storage, None, None, Order::Ascending)
+                        .count() as u64;
+                    prop_assert_eq!(h.leases_active, recorded);
+                    // A provider with active leases is always registered.
+                    if h.leases_active > 0 {
+                        prop_assert!(suite.reputation(p).registered);
+                    }
+                }
+            }
+        }
+    }
+}
