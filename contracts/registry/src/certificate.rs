@@ -80,15 +80,15 @@ pub fn validate_root_certificate(pem: &str) -> Result<(), ContractError> {
 fn block_labels(pem: &str) -> Result<Vec<&str>, ContractError> {
     let mut labels = Vec::new();
     let mut rest = pem;
-    while let Some(start) = rest.find(BEGIN) {
-        let after = &rest[start + BEGIN.len()..];
-        let end = after
-            .find(BOUNDARY_END)
-            .ok_or_else(|| ContractError::InvalidPem {
-                reason: "a BEGIN boundary is not closed by \"-----\"".to_string(),
-            })?;
-        labels.push(&after[..end]);
-        rest = &after[end + BOUNDARY_END.len()..];
+    while let Some((_, after)) = rest.split_once(BEGIN) {
+        let (label, tail) =
+            after
+                .split_once(BOUNDARY_END)
+                .ok_or_else(|| ContractError::InvalidPem {
+                    reason: "a BEGIN boundary is not closed by \"-----\"".to_string(),
+                })?;
+        labels.push(label);
+        rest = tail;
     }
     Ok(labels)
 }

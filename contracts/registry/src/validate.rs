@@ -81,42 +81,50 @@ pub fn validate_host_uri(host_uri: &str) -> Result<(), ContractError> {
     Ok(())
 }
 
-/// Splits `authority` into host and port (without the colon); a bracketed IPv6 host keeps
-/// its brackets.
+/// The host part of an authority.
+enum Host<'a> {
+    /// Inside the brackets of `[...]`.
+    Ipv6(&'a str),
+    /// A DNS name or an IPv4 address.
+    Name(&'a str),
+}
+
+/// Splits `authority` into host and port (without the colon).
 fn split_host_port<'a>(
     host_uri: &str,
     authority: &'a str,
-) -> Result<(&'a str, Option<&'a str>), ContractError> {
-    if authority.starts_with('[') {
-        let close = authority
-            .find(']')
+) -> Result<(Host<'a>, Option<&'a str>), ContractError> {
+    if let Some(bracketed) = authority.strip_prefix('[') {
+        let (inner, after) = bracketed
+            .split_once(']')
             .ok_or_else(|| uri_error(host_uri, "IPv6 host has no closing ']'"))?;
-        let (host, after) = authority.split_at(close + 1);
-        return match after {
-            "" => Ok((host, None)),
-            _ => match after.strip_prefix(':') {
-                Some(port) => Ok((host, Some(port))),
-                None => Err(uri_error(
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(|| {
+                uri_error(
                     host_uri,
                     format!("unexpected {after:?} after the IPv6 host"),
-                )),
-            },
+                )
+            })?),
         };
+        return Ok((Host::Ipv6(inner), port));
     }
-    match authority.split_once(':') {
-        Some((host, port)) => Ok((host, Some(port))),
-        None => Ok((authority, None)),
-    }
+    Ok(match authority.split_once(':') {
+        Some((host, port)) => (Host::Name(host), Some(port)),
+        None => (Host::Name(authority), None),
+    })
 }
 
-fn validate_host(host_uri: &str, host: &str) -> Result<(), ContractError> {
-    if let Some(inner) = host.strip_prefix('[') {
-        let inner = inner.strip_suffix(']').unwrap_or(inner);
-        return inner
-            .parse::<Ipv6Addr>()
-            .map(|_| ())
-            .map_err(|_| uri_error(host_uri, format!("{inner:?} is not an IPv6 address")));
-    }
+fn validate_host(host_uri: &str, host: Host) -> Result<(), ContractError> {
+    let host = match host {
+        Host::Ipv6(inner) => {
+            return inner
+                .parse::<Ipv6Addr>()
+                .map(|_| ())
+                .map_err(|_| uri_error(host_uri, format!("{inner:?} is not an IPv6 address")));
+        }
+        Host::Name(host) => host,
+    };
     if host.is_empty() {
         return Err(uri_error(host_uri, "has no host"));
     }
