@@ -2,6 +2,7 @@
 //! certificate, and never a private key.
 
 use akash_types::registry::MAX_CERTIFICATE_PEM_LEN;
+use base64ct::{Base64, Encoding};
 use der::oid::AssociatedOid;
 use der::oid::ObjectIdentifier;
 use der::Decode;
@@ -13,6 +14,7 @@ use crate::error::ContractError;
 const BEGIN: &str = "-----BEGIN ";
 const BOUNDARY_END: &str = "-----";
 const CERTIFICATE_LABEL: &str = "CERTIFICATE";
+const BEGIN_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----";
 const END_CERTIFICATE: &str = "-----END CERTIFICATE-----";
 /// Longest subject commonName quoted back in an error.
 const MAX_SUBJECT_LEN: usize = 200;
@@ -56,24 +58,37 @@ pub fn validate_root_certificate(pem: &str) -> Result<(), ContractError> {
         });
     }
     // Nothing but whitespace around the block: the stored text is exactly one certificate.
-    let block = pem.trim();
-    if !block.starts_with(BEGIN) || !block.ends_with(END_CERTIFICATE) {
-        return Err(ContractError::InvalidPem {
+    let body = pem
+        .trim()
+        .strip_prefix(BEGIN_CERTIFICATE)
+        .and_then(|rest| rest.strip_suffix(END_CERTIFICATE))
+        .ok_or_else(|| ContractError::InvalidPem {
             reason: format!(
-                "text outside the CERTIFICATE block (it must start with \"{BEGIN}{CERTIFICATE_LABEL}{BOUNDARY_END}\" and end with \"{END_CERTIFICATE}\")"
+                "text outside the CERTIFICATE block (it must start with \"{BEGIN_CERTIFICATE}\" and end with \"{END_CERTIFICATE}\")"
             ),
-        });
-    }
-    let (label, der_bytes) =
-        der::pem::decode_vec(block.as_bytes()).map_err(|e| ContractError::InvalidPem {
-            reason: format!("{e} (expected one CERTIFICATE block and nothing else)"),
         })?;
-    if label != CERTIFICATE_LABEL {
+    let der_bytes = decode_base64_body(body)?;
+    check_ca_certificate(&der_bytes)
+}
+
+/// Decodes the base64 between the boundaries. Lax about line breaks (any line length, CRLF,
+/// one long line: RFC 7468 asks parsers to be), strict about the alphabet and padding, so
+/// encapsulated headers (`Proc-Type:` ...) or a stray boundary are refused.
+fn decode_base64_body(body: &str) -> Result<Vec<u8>, ContractError> {
+    if body.contains(BOUNDARY_END) {
         return Err(ContractError::InvalidPem {
-            reason: format!("block label is {label:?}, expected {CERTIFICATE_LABEL:?}"),
+            reason: "a boundary line inside the CERTIFICATE block".to_string(),
         });
     }
-    check_ca_certificate(&der_bytes)
+    let compact: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if compact.is_empty() {
+        return Err(ContractError::InvalidPem {
+            reason: "the CERTIFICATE block is empty".to_string(),
+        });
+    }
+    Base64::decode_vec(&compact).map_err(|e| ContractError::InvalidPem {
+        reason: format!("the CERTIFICATE block is not valid base64: {e}"),
+    })
 }
 
 /// Labels of every `-----BEGIN <label>-----` boundary in `pem`.
@@ -186,6 +201,20 @@ pub(crate) mod tests {
             validate_root_certificate(&CA_PEM.replace('\n', "\r\n")),
             Ok(())
         );
+        // Other line widths (76, one long line) are fine too: RFC 7468 parsers should be lax.
+        let b64: String = body(CA2_PEM).split_whitespace().collect();
+        for width in [76, 100, b64.len()] {
+            let lines: Vec<&str> = b64
+                .as_bytes()
+                .chunks(width)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            let pem = format!(
+                "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----",
+                lines.join("\n")
+            );
+            assert_eq!(validate_root_certificate(&pem), Ok(()), "width {width}");
+        }
     }
 
     #[test]
@@ -265,6 +294,17 @@ pub(crate) mod tests {
         };
         // Base64 that is not base64.
         invalid_pem("-----BEGIN CERTIFICATE-----\n!!!!not base64!!!!\n-----END CERTIFICATE-----\n");
+        // Empty block, encapsulated headers, a boundary inside the block, bad padding.
+        invalid_pem("-----BEGIN CERTIFICATE-----\n\n-----END CERTIFICATE-----\n");
+        invalid_pem(&CA_PEM.replace(
+            "-----BEGIN CERTIFICATE-----\n",
+            "-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n\n",
+        ));
+        invalid_pem(&CA_PEM.replace(
+            "-----BEGIN CERTIFICATE-----\n",
+            "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+        ));
+        invalid_pem("-----BEGIN CERTIFICATE-----\naGVsbG8=a\n-----END CERTIFICATE-----\n");
         // Missing END boundary.
         invalid_pem("-----BEGIN CERTIFICATE-----\nMIIB\n");
         // Mismatched END label.
