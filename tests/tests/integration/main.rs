@@ -1,0 +1,10 @@
+//! Cross-contract tests: the real AKASH token, staking, registry and market contracts wired
+//! together in cw-multi-test. One binary; each module covers one concern.
+
+mod authorization;
+mod bidding;
+mod flow;
+mod invariants;
+mod lifecycle;
+mod staking;
+mod suite;
