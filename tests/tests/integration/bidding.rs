@@ -2,10 +2,11 @@
 
 use akash_types::common::{Attribute, ResourceUnits};
 use akash_types::market::{OrderSpec, OrderState, PlacementRequirements};
+use akash_types::registry;
 use cosmwasm_std::{Decimal, Uint128};
 
 use crate::assert_err;
-use crate::suite::{order_spec, MarketError, Suite, DEFAULT_RESOURCES};
+use crate::suite::{attrs, order_spec, MarketError, Suite, DEFAULT_RESOURCES};
 
 /// Three registered providers in us-west with 100_000 staked each, one tenant.
 fn three_providers() -> Suite {
@@ -133,6 +134,30 @@ fn bid_after_window_is_refused() {
         suite.withdraw_bid(&suite.provider(0), order_id),
         MarketError::BidWindowClosed { .. }
     );
+}
+
+#[test]
+fn bid_window_is_exact_to_the_second() {
+    let mut suite = three_providers();
+    let tenant = suite.tenant(0);
+    let order_id = suite.create_order(&tenant, order_spec()).unwrap();
+    let ends_at = suite.order(order_id).bid_window_ends_at.seconds();
+    suite.advance_secs(ends_at - suite.now_secs() - 1);
+    // The last second of the window: bids are taken, the match must wait.
+    suite.bid(&suite.provider(0), order_id, 5).unwrap();
+    assert_err!(
+        suite.match_order(&tenant, order_id),
+        MarketError::MatchBeforeWindowCloses { .. }
+    );
+    // At `bid_window_ends_at` the window is closed: no bid, and the match may run.
+    suite.advance_secs(1);
+    assert_eq!(suite.now_secs(), ends_at);
+    assert_err!(
+        suite.bid(&suite.provider(1), order_id, 4),
+        MarketError::BidWindowClosed { .. }
+    );
+    let lease_id = suite.match_order(&tenant, order_id).unwrap().unwrap();
+    assert_eq!(suite.lease(lease_id).provider, suite.provider(0));
 }
 
 #[test]
@@ -333,6 +358,12 @@ fn bid_price_and_bidder_checks() {
         suite.bid(&suite.provider(0), order_id + 1, 5),
         MarketError::OrderNotFound { .. }
     );
+    // A tenant that is also a registered provider may not bid on its own order.
+    suite.register_provider(&tenant, &[]).unwrap();
+    assert_err!(
+        suite.bid(&tenant, order_id, 5),
+        MarketError::TenantCannotBid { .. }
+    );
     // The max itself is a valid price.
     suite.bid(&suite.provider(0), order_id, max).unwrap();
 }
@@ -385,4 +416,59 @@ fn no_eligible_bid_left_expires_the_order() {
     assert_eq!(suite.order(order_id).state, OrderState::Expired);
     assert_eq!(suite.balance(&tenant), tenant_start);
     assert_eq!(suite.balance(&suite.market), 0);
+}
+
+#[test]
+fn provider_deregistered_after_bidding_is_skipped_by_match() {
+    let mut suite = three_providers();
+    let tenant = suite.tenant(0);
+    let order_id = suite.create_order(&tenant, order_spec()).unwrap();
+    suite.bid(&suite.provider(0), order_id, 3).unwrap();
+    suite.bid(&suite.provider(1), order_id, 6).unwrap();
+    let provider = suite.provider(0);
+    suite
+        .execute_registry(&provider, &registry::ExecuteMsg::Deregister {})
+        .unwrap();
+    suite.advance_secs(order_spec().bid_window_secs);
+    let lease_id = suite.match_order(&tenant, order_id).unwrap().unwrap();
+    assert_eq!(suite.lease(lease_id).provider, suite.provider(1));
+}
+
+/// DESIGN: a bid is "eligible only if it meets every minimum of the order and its
+/// requirements", and the match picks "the lowest eligible bid". The market re-checks
+/// registration, stake and reputation at match time; a provider that moved away from a
+/// required attribute after bidding must be skipped the same way.
+#[test]
+fn provider_losing_a_required_attribute_after_bidding_is_skipped_by_match() {
+    let mut suite = three_providers();
+    let tenant = suite.tenant(0);
+    let spec = OrderSpec {
+        requirements: PlacementRequirements {
+            attributes: vec![Attribute::new("region", "us-west")],
+            ..Default::default()
+        },
+        ..order_spec()
+    };
+    let order_id = suite.create_order(&tenant, spec).unwrap();
+    suite.bid(&suite.provider(0), order_id, 3).unwrap();
+    suite.bid(&suite.provider(1), order_id, 6).unwrap();
+    let provider = suite.provider(0);
+    suite
+        .execute_registry(
+            &provider,
+            &registry::ExecuteMsg::Update {
+                host_uri: None,
+                attributes: Some(attrs(&[("region", "eu-central"), ("tier", "premium")])),
+                root_certificate_pem: None,
+            },
+        )
+        .unwrap();
+    suite.advance_secs(order_spec().bid_window_secs);
+    let lease_id = suite.match_order(&tenant, order_id).unwrap().unwrap();
+    let lease = suite.lease(lease_id);
+    assert_eq!(
+        lease.provider,
+        suite.provider(1),
+        "the lease went to a provider no longer in region=us-west"
+    );
 }

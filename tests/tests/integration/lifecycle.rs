@@ -168,6 +168,15 @@ fn completion_pays_the_provider_the_whole_lease_escrow() {
     );
 
     suite.advance_secs(duration - 400);
+    // Once the end is reached the lease can only be completed.
+    assert_err!(
+        suite.close_lease(&tenant, lease_id),
+        MarketError::LeaseEnded { .. }
+    );
+    assert_err!(
+        suite.deposit_lease(&tenant, lease_id, 1_000),
+        MarketError::LeaseEnded { .. }
+    );
     suite.complete_lease(&stranger, lease_id).unwrap();
     assert_eq!(
         suite.balance(&provider),

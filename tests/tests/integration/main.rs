@@ -3,6 +3,7 @@
 
 mod authorization;
 mod bidding;
+mod events;
 mod flow;
 mod invariants;
 mod lifecycle;

@@ -950,20 +950,29 @@ impl Suite {
         }
     }
 
-    /// The value of attribute `key` of the market's wasm event in `res`.
-    pub fn wasm_attribute(&self, res: &AppResponse, key: &str) -> u64 {
+    /// The value of attribute `key` in the wasm event that `contract` emitted in `res`.
+    pub fn event_attribute<'a>(
+        res: &'a AppResponse,
+        contract: &Addr,
+        key: &str,
+    ) -> Option<&'a str> {
         res.events
             .iter()
             .filter(|e| e.ty == "wasm")
             .filter(|e| {
                 e.attributes
                     .iter()
-                    .any(|a| a.key == "_contract_address" && a.value == self.market.as_str())
+                    .any(|a| a.key == "_contract_address" && a.value == contract.as_str())
             })
             .flat_map(|e| e.attributes.iter())
             .find(|a| a.key == key)
+            .map(|a| a.value.as_str())
+    }
+
+    /// The numeric attribute `key` of the market's wasm event in `res`.
+    pub fn wasm_attribute(&self, res: &AppResponse, key: &str) -> u64 {
+        Self::event_attribute(res, &self.market, key)
             .unwrap_or_else(|| panic!("no {key} attribute in market events: {:?}", res.events))
-            .value
             .parse()
             .expect("numeric attribute")
     }
