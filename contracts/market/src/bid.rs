@@ -60,14 +60,30 @@ fn check_resources(offered: &ResourceUnits, required: &ResourceUnits) -> Result<
     Ok(())
 }
 
-/// Stake and reputation thresholds; a zero threshold is met by anyone, so its query is skipped.
-fn check_stake_and_reputation(
+/// Whether `provider` meets the order's placement requirements now: registered, every
+/// required attribute, min_stake, min_reputation. Used when the bid is placed and again at
+/// match time. A zero threshold is met by anyone, so its query is skipped.
+fn check_eligibility(
     deps: Deps,
     cfg: &Config,
     order: &Order,
     provider: &Addr,
 ) -> Result<(), ContractError> {
     let req = &order.spec.requirements;
+    let registration = query_provider(&deps.querier, cfg, provider).map_err(|_| {
+        ContractError::ProviderNotRegistered {
+            provider: provider.to_string(),
+        }
+    })?;
+    // Bounded: at most MAX_REQUIRED_ATTRIBUTES x registry::MAX_ATTRIBUTES comparisons.
+    for want in &req.attributes {
+        if !registration.attributes.iter().any(|have| have == want) {
+            return Err(ContractError::MissingAttribute {
+                key: want.key.clone(),
+                value: want.value.clone(),
+            });
+        }
+    }
     if !req.min_stake.is_zero() {
         let stake = query_stake(&deps.querier, cfg, provider)?;
         if stake < req.min_stake {
@@ -134,21 +150,7 @@ pub fn place_bid(
     check_resources(&resources, &order.spec.resources)?;
 
     let cfg = CONFIG.load(deps.storage)?;
-    let registration = query_provider(&deps.querier, &cfg, &provider).map_err(|_| {
-        ContractError::ProviderNotRegistered {
-            provider: provider.to_string(),
-        }
-    })?;
-    // Bounded: at most MAX_REQUIRED_ATTRIBUTES x registry::MAX_ATTRIBUTES comparisons.
-    for want in &order.spec.requirements.attributes {
-        if !registration.attributes.iter().any(|have| have == want) {
-            return Err(ContractError::MissingAttribute {
-                key: want.key.clone(),
-                value: want.value.clone(),
-            });
-        }
-    }
-    check_stake_and_reputation(deps.as_ref(), &cfg, &order, &provider)?;
+    check_eligibility(deps.as_ref(), &cfg, &order, &provider)?;
 
     let sequence = next_id(deps.storage, &NEXT_BID_SEQUENCE)?;
     let bid = Bid {
@@ -212,19 +214,6 @@ pub fn withdraw_bid(
     ))
 }
 
-/// Whether `provider` may still win: registered, and meeting min_stake and min_reputation now.
-/// A failing query counts as "not eligible" so one broken bidder cannot block the match.
-fn still_eligible(deps: Deps, cfg: &Config, order: &Order, provider: &Addr) -> bool {
-    let req = &order.spec.requirements;
-    let reputation_ok = match query_reputation(&deps.querier, cfg, provider) {
-        Ok(rep) => rep.registered && rep.score >= req.min_reputation,
-        Err(_) => false,
-    };
-    reputation_ok
-        && (req.min_stake.is_zero()
-            || matches!(query_stake(&deps.querier, cfg, provider), Ok(s) if s >= req.min_stake))
-}
-
 /// The bid that wins a match.
 struct Winner {
     price: Uint128,
@@ -242,7 +231,9 @@ fn best_eligible_bid(deps: Deps, cfg: &Config, order: &Order) -> StdResult<(Opti
         .take(MAX_BIDS_PER_ORDER as usize);
     for item in candidates {
         let ((price, sequence), provider) = item?;
-        if still_eligible(deps, cfg, order, &provider) {
+        // A bidder that no longer qualifies (or whose query fails) is skipped, so one broken
+        // bidder cannot block the match.
+        if check_eligibility(deps, cfg, order, &provider).is_ok() {
             let winner = Winner {
                 price: Uint128::new(price),
                 sequence,

@@ -1,5 +1,6 @@
 //! Matching: lowest price, then earliest bid; re-checks of eligibility; expiry; surplus refund.
 
+use akash_types::common::Attribute;
 use akash_types::market::{BidsResponse, ExecuteMsg, LeaseState, OrderState, QueryMsg};
 use akash_types::registry::ExecuteMsg as RegistryExecuteMsg;
 use cosmwasm_std::Uint128;
@@ -123,6 +124,26 @@ fn match_skips_a_winner_whose_reputation_fell() {
     s.bid(&a, id, 20).unwrap();
     s.bid(&b, id, 30).unwrap();
     s.set_score(&a, 3_999);
+    s.advance(60);
+    assert_eq!(attr(&s.do_match(id).unwrap(), "provider"), b.as_str());
+}
+
+#[test]
+fn match_skips_a_winner_that_lost_a_required_attribute() {
+    let mut s = Suite::new();
+    let mut sp = spec();
+    sp.requirements.attributes = vec![Attribute::new("region", "us-west")];
+    let id = s.create_order(sp);
+    let (a, b) = (s.provider("a"), s.provider("b"));
+    s.bid(&a, id, 20).unwrap();
+    s.bid(&b, id, 30).unwrap();
+    // `a` moves to another region after bidding (registry Update).
+    s.register_with(
+        "a",
+        vec![Attribute::new("region", "eu-central")],
+        1_000,
+        5_000,
+    );
     s.advance(60);
     assert_eq!(attr(&s.do_match(id).unwrap(), "provider"), b.as_str());
 }
@@ -264,7 +285,7 @@ fn match_reads_one_bid_whatever_the_number_of_bids() {
         per_match.push(s.queries.get() - before);
         s.check_invariants();
     }
-    assert_eq!(per_match, vec![2, 2, 2], "reputation + stake, once");
+    assert_eq!(per_match, vec![2, 2, 2], "provider + stake, once");
 }
 
 #[test]
