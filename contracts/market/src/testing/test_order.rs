@@ -344,3 +344,13 @@ fn cancel_order_refuses_native_funds() {
         ContractError::Payment(PaymentError::NonPayable {})
     );
 }
+
+#[test]
+fn create_order_time_overflow_is_an_error() {
+    let mut s = Suite::new();
+    s.env.block.time = cosmwasm_std::Timestamp::from_nanos(u64::MAX - 30_000_000_000);
+    assert!(matches!(
+        s.try_create_order(spec()).unwrap_err(),
+        ContractError::TimeOverflow { .. }
+    ));
+}
