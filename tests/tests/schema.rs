@@ -12,32 +12,44 @@ fn schema_dir() -> PathBuf {
         .join("schema")
 }
 
-fn contract_apis() -> Vec<Api> {
+fn contract_apis() -> Vec<(&'static str, Api)> {
     vec![
-        generate_api! {
-            name: "akash-token",
-            instantiate: akash_types::token::InstantiateMsg,
-            execute: cw20_base::msg::ExecuteMsg,
-            query: cw20_base::msg::QueryMsg,
-        },
-        generate_api! {
-            name: "akash-staking",
-            instantiate: akash_types::staking::InstantiateMsg,
-            execute: akash_types::staking::ExecuteMsg,
-            query: akash_types::staking::QueryMsg,
-        },
-        generate_api! {
-            name: "akash-registry",
-            instantiate: akash_types::registry::InstantiateMsg,
-            execute: akash_types::registry::ExecuteMsg,
-            query: akash_types::registry::QueryMsg,
-        },
-        generate_api! {
-            name: "akash-market",
-            instantiate: akash_types::market::InstantiateMsg,
-            execute: akash_types::market::ExecuteMsg,
-            query: akash_types::market::QueryMsg,
-        },
+        (
+            "akash-token",
+            generate_api! {
+                name: "akash-token",
+                instantiate: akash_types::token::InstantiateMsg,
+                execute: cw20_base::msg::ExecuteMsg,
+                query: cw20_base::msg::QueryMsg,
+            },
+        ),
+        (
+            "akash-staking",
+            generate_api! {
+                name: "akash-staking",
+                instantiate: akash_types::staking::InstantiateMsg,
+                execute: akash_types::staking::ExecuteMsg,
+                query: akash_types::staking::QueryMsg,
+            },
+        ),
+        (
+            "akash-registry",
+            generate_api! {
+                name: "akash-registry",
+                instantiate: akash_types::registry::InstantiateMsg,
+                execute: akash_types::registry::ExecuteMsg,
+                query: akash_types::registry::QueryMsg,
+            },
+        ),
+        (
+            "akash-market",
+            generate_api! {
+                name: "akash-market",
+                instantiate: akash_types::market::InstantiateMsg,
+                execute: akash_types::market::ExecuteMsg,
+                query: akash_types::market::QueryMsg,
+            },
+        ),
     ]
 }
 
@@ -45,10 +57,10 @@ fn contract_apis() -> Vec<Api> {
 fn schemas_match_messages() {
     let update = std::env::var_os("UPDATE_SCHEMA").is_some();
     let mut stale = Vec::new();
-    for api in contract_apis() {
+    for (name, api) in contract_apis() {
         let json_api = api.render();
         let rendered = json_api.to_string().expect("schema renders as JSON") + "\n";
-        let path = schema_dir().join(format!("{}.json", json_api.contract_name));
+        let path = schema_dir().join(format!("{name}.json"));
         if update {
             std::fs::create_dir_all(schema_dir()).expect("schema/ is writable");
             std::fs::write(&path, &rendered).expect("schema file is writable");
