@@ -583,11 +583,20 @@ fn run_sequence(steps: &[Step], coverage: &RefCell<Coverage>) -> Result<(), Test
     Ok(())
 }
 
+/// `AKASH_PROPTEST_CASES` and `AKASH_PROPTEST_SEED` override the fixed defaults, to search
+/// further than CI does.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 #[test]
 fn invariants_hold_after_every_step() {
     let config = ProptestConfig {
-        cases: 32,
-        rng_seed: RngSeed::Fixed(0xA4A5_2026),
+        cases: env_or("AKASH_PROPTEST_CASES", 32),
+        rng_seed: RngSeed::Fixed(env_or("AKASH_PROPTEST_SEED", 0xA4A5_2026)),
         failure_persistence: None,
         max_shrink_iters: 512,
         ..ProptestConfig::default()

@@ -7,5 +7,6 @@ mod events;
 mod flow;
 mod invariants;
 mod lifecycle;
+mod reputation;
 mod staking;
 mod suite;
