@@ -79,10 +79,10 @@ cw20_balance() {
   query "$1" "{\"balance\":{\"address\":\"$2\"}}" | jq -r '.balance'
 }
 
-# block_time_secs HEIGHT: unix seconds of a block's header time (what contracts see as env.block.time).
-block_time_secs() {
+# block_time_nanos HEIGHT: a block's header time in unix nanoseconds (the contracts' env.block.time).
+block_time_nanos() {
   local t
   t=$(wasmd_cli q block --type=height "$1" $AKASH_LOCALNET_QUERY_FLAGS 2>/dev/null |
     jq -r '.header.time // .block.header.time')
-  date -u -d "$t" +%s
+  date -u -d "$t" +%s%N
 }

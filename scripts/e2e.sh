@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the end-to-end tests on a real wasmd localnet: starts the chain (building wasmd the first
+# time), builds and deploys fresh contracts, then runs tests/e2e/*.sh against them.
+# The chain is stopped at the end if this script started it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/toolchain.sh
+
+started_here=0
+if ! scripts/localnet.sh status >/dev/null 2>&1; then
+  scripts/localnet.sh start
+  started_here=1
+fi
+cleanup() { [ "$started_here" -eq 0 ] || scripts/localnet.sh stop; }
+trap cleanup EXIT
+
+eval "$(scripts/localnet.sh env)"
+deployment="$AKASH_LOCALNET_HOME/deployment-e2e.json"
+[ -f artifacts/akash_market.wasm ] || scripts/build-wasm.sh
+scripts/deploy.sh "$deployment" >/dev/null
+status=0
+for test in tests/e2e/*.sh; do
+  log "e2e: $test"
+  "$test" "$deployment" || status=1
+done
+exit $status
