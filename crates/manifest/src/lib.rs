@@ -1,0 +1,1 @@
+//! Akash SDL 2.0 manifests (being written).

@@ -1,0 +1,3 @@
+//! The provider daemon: one process per Docker host. Each module owns one responsibility.
+
+pub mod runtime;
