@@ -164,7 +164,11 @@ pub fn parse_amount(text: &str, denom: &str) -> Result<u128, String> {
     };
     scaled(text, multiplier).map_err(|reason| {
         if reason.starts_with("has more decimal") {
-            format!("not a whole number of base units (uakt) in {denom}")
+            if multiplier == 1 {
+                "uakt is the base unit: amounts must be whole numbers".to_string()
+            } else {
+                "akt has at most 6 decimals".to_string()
+            }
         } else {
             reason
         }
