@@ -11,7 +11,7 @@ fn example(name: &str) -> Sdl {
 }
 
 #[test]
-fn every_example_parses_and_its_documents_round_trip() {
+fn every_example_parses_its_documents_round_trip_and_the_market_accepts_its_orders() {
     for name in ["web.yaml", "web-db.yaml", "batch.yaml"] {
         for group in example(name).groups() {
             let parsed = GroupManifest::from_document_bytes(group.document_bytes())
@@ -19,6 +19,9 @@ fn every_example_parses_and_its_documents_round_trip() {
             assert_eq!(&parsed, group.manifest());
             assert_eq!(parsed.sha256_hex(), group.sha256_hex());
             let spec = group.order_spec();
+            akash_market::validation::validate_spec(&spec).unwrap_or_else(|e| {
+                panic!("{name} {}: market refuses {spec:?}: {e}", group.name())
+            });
             assert_eq!(
                 group.escrow_amount(),
                 spec.max_price_per_second * Uint128::from(spec.lease_duration_secs)
