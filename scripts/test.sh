@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole test run (the README's test command, and what CI runs).
 # Installs what it needs on a new machine, then: format, lint, unit + multi-test suites
-# (schema freshness included), and the wasm build with cosmwasm-check.
+# (schema freshness included), the wasm build with cosmwasm-check, then the end-to-end tests
+# on a real wasmd localnet (built from the Go module proxy the first time, then cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/toolchain.sh
@@ -33,6 +34,15 @@ count_cargo_tests() {
   failed=$((failed + ${counts#* }))
 }
 
+# Adds up the "e2e: N passed, M failed" lines of the end-to-end scripts.
+count_e2e_checks() {
+  local counts
+  counts=$(awk '/e2e: [0-9]+ passed, [0-9]+ failed/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+    END { printf "%d %d", p, f }' "$1")
+  passed=$((passed + ${counts% *}))
+  failed=$((failed + ${counts#* }))
+}
+
 ensure_wasm_target
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >&2
 
@@ -41,6 +51,9 @@ step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 step cargo-test cargo test --workspace --locked
 count_cargo_tests "$LOG_DIR/cargo-test.log"
 step wasm scripts/build-wasm.sh
+step localnet scripts/localnet.sh install
+step e2e scripts/e2e.sh
+count_e2e_checks "$LOG_DIR/e2e.log"
 
 log "all steps passed in $((SECONDS - started_all)) s"
 echo "tests: $passed passed, $failed failed"
