@@ -598,3 +598,36 @@ fn duplicate_keys_inside_a_service_are_refused() {
     assert_eq!(error.kind, SdlErrorKind::DuplicateKey);
     assert_eq!(error.path, "services.web.image");
 }
+
+#[test]
+fn truncated_and_mutated_inputs_give_errors_not_panics() {
+    let path = format!("{}/../../examples/web-db.yaml", env!("CARGO_MANIFEST_DIR"));
+    let original = std::fs::read_to_string(path).unwrap();
+    for end in (0..original.len())
+        .step_by(3)
+        .filter(|i| original.is_char_boundary(*i))
+    {
+        let _ = parse_sdl(&original[..end]);
+    }
+    // A fixed linear congruential sequence: the same mutations on every run.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    let alphabet = b" \n:-[]{}\"'&*!#|>,0a9?%@`\t";
+    for _ in 0..1_000 {
+        let mut bytes = original.clone().into_bytes();
+        for _ in 0..1 + next() % 4 {
+            let at = next() % bytes.len();
+            bytes[at] = alphabet[next() % alphabet.len()];
+        }
+        if let Ok(text) = String::from_utf8(bytes) {
+            if let Err(error) = parse_sdl(&text) {
+                assert!(!error.message.is_empty());
+            }
+        }
+    }
+}
