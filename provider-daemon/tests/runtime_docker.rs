@@ -1,0 +1,642 @@
+//! The Docker runtime against the real local engine and the locally built test image.
+//! Needs `scripts/docker.sh ensure` and `scripts/make-test-image.sh` first; without an engine
+//! every test fails and says so. Each test uses its own random lease ids and tears them down
+//! even when it fails.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use akash_provider::runtime::{
+    ContainerRuntime, ContainerState, DeploymentSpec, DeploymentStatus, DockerConfig,
+    DockerRuntime, LeaseRef, LogStream, PortSpec, Protocol, RuntimeError, ServiceSpec,
+    LABEL_INSTANCE, LABEL_LEASE_ID, LABEL_NETWORK_ROLE, LABEL_ORDER_ID, LABEL_SERVICE,
+};
+use bollard::models::RestartPolicyNameEnum;
+use bollard::query_parameters::{
+    InspectContainerOptions, InspectNetworkOptions, ListContainersOptions, ListNetworksOptions,
+    StopContainerOptions,
+};
+
+const TEST_IMAGE: &str = "akash-test/busybox:latest";
+const MEBIBYTE: u64 = 1024 * 1024;
+const SETUP_HINT: &str = "run scripts/docker.sh ensure and scripts/make-test-image.sh first";
+/// Generous: the machine has two shared cores and other builds may run beside the tests.
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn connect() -> DockerRuntime {
+    let runtime = match DockerRuntime::connect(DockerConfig::default()).await {
+        Ok(runtime) => runtime,
+        Err(error) => panic!("the Docker engine is not reachable ({error}); {SETUP_HINT}"),
+    };
+    if let Err(error) = runtime.docker().inspect_image(TEST_IMAGE).await {
+        panic!("test image {TEST_IMAGE} is missing ({error}); {SETUP_HINT}");
+    }
+    runtime
+}
+
+/// Random high lease ids, so tests running at the same time (or a daemon) never collide.
+fn unique_lease() -> LeaseRef {
+    let random = RandomState::new().build_hasher().finish();
+    let lease_id = 1_000_000_000 + random % 1_000_000_000;
+    LeaseRef {
+        lease_id,
+        order_id: lease_id + 7,
+    }
+}
+
+/// Tears the leases down when the test ends, also when it panics.
+struct Cleanup(Vec<u64>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let lease_ids = std::mem::take(&mut self.0);
+        // The test's runtime may be unwinding: tear down on a thread with a runtime of its own.
+        let outcome = std::thread::spawn(move || {
+            let executor = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime for cleanup");
+            executor.block_on(async {
+                let runtime = DockerRuntime::connect(DockerConfig::default()).await?;
+                for lease_id in lease_ids {
+                    runtime.teardown(lease_id).await?;
+                }
+                Ok::<_, RuntimeError>(())
+            })
+        })
+        .join();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("cleanup of test leases failed: {error}"),
+            Err(_) => eprintln!("cleanup of test leases panicked"),
+        }
+    }
+}
+
+fn service(name: &str, args: &[&str]) -> ServiceSpec {
+    ServiceSpec {
+        name: name.to_string(),
+        image: TEST_IMAGE.to_string(),
+        command: vec![],
+        args: args.iter().map(|arg| arg.to_string()).collect(),
+        env: vec![],
+        cpu_millis: 100,
+        memory_bytes: 32 * MEBIBYTE,
+        count: 1,
+        ports: vec![],
+    }
+}
+
+fn web_service() -> ServiceSpec {
+    ServiceSpec {
+        ports: vec![PortSpec {
+            container_port: 80,
+            protocol: Protocol::Tcp,
+            global: true,
+        }],
+        ..service("web", &["httpd", "-f", "-p", "80", "-h", "/www"])
+    }
+}
+
+/// nc server answering "pong" to every connection on port 7000.
+fn pong_server() -> ServiceSpec {
+    service("server", &["nc", "-ll", "-p", "7000", "-e", "echo", "pong"])
+}
+
+/// Tries each target on port 7000 (in parallel, five attempts of one second) and prints
+/// `reached:<target>` or `blocked:<target>`, then `probe-done`, then stays up (an exit would
+/// restart it under unless-stopped).
+fn probe(name: &str, targets: &[&str]) -> ServiceSpec {
+    let script = format!(
+        "check() {{ for attempt in 1 2 3 4 5; do \
+           if nc -w 1 $1 7000 </dev/null | grep -q pong; then echo reached:$1; return; fi; \
+           sleep 0.3; done; echo blocked:$1; }}; \
+         for target in {}; do check $target & done; wait; echo probe-done; exec sleep 3600",
+        targets.join(" ")
+    );
+    service(name, &["sh", "-c", &script])
+}
+
+fn deployment(lease: LeaseRef, services: Vec<ServiceSpec>) -> DeploymentSpec {
+    DeploymentSpec { lease, services }
+}
+
+/// Polls `check` until it returns `Some`, or panics after [`WAIT`] describing what it waited for.
+async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if started.elapsed() > WAIT {
+            panic!("timed out after {} s waiting for {what}", WAIT.as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn log_text(runtime: &DockerRuntime, lease_id: u64, service: &str) -> String {
+    runtime
+        .logs(lease_id, service, 100)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|line| line.line + "\n")
+        .collect()
+}
+
+async fn wait_for_log(
+    runtime: &DockerRuntime,
+    lease_id: u64,
+    service: &str,
+    marker: &str,
+) -> String {
+    wait_for(&format!("{marker:?} in the logs of {service}"), || async {
+        let text = log_text(runtime, lease_id, service).await;
+        text.contains(marker).then_some(text)
+    })
+    .await
+}
+
+fn http_get(port: u16) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(b"GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+async fn lease_container_count(runtime: &DockerRuntime, lease_id: u64) -> usize {
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(HashMap::from([(
+            "label".to_string(),
+            vec![format!("{LABEL_LEASE_ID}={lease_id}")],
+        )])),
+        ..Default::default()
+    };
+    runtime
+        .docker()
+        .list_containers(Some(options))
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn lease_network_names(runtime: &DockerRuntime, lease_id: u64) -> Vec<String> {
+    let options = ListNetworksOptions {
+        filters: Some(HashMap::from([(
+            "label".to_string(),
+            vec![format!("{LABEL_LEASE_ID}={lease_id}")],
+        )])),
+    };
+    let mut names: Vec<String> = runtime
+        .docker()
+        .list_networks(Some(options))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|network| network.name)
+        .collect();
+    names.sort();
+    names
+}
+
+fn container_id<'a>(status: &'a DeploymentStatus, service: &str, instance: u32) -> &'a str {
+    &status
+        .instances_of(service)
+        .find(|status| status.instance == instance)
+        .unwrap_or_else(|| panic!("no instance {instance} of {service} in {status:?}"))
+        .container_id
+}
+
+#[tokio::test]
+async fn web_service_answers_on_its_published_port() {
+    let runtime = connect().await;
+    let lease = unique_lease();
+    let _cleanup = Cleanup(vec![lease.lease_id]);
+
+    let status = runtime
+        .deploy(&deployment(lease, vec![web_service()]))
+        .await
+        .unwrap();
+    assert_eq!(status.lease, lease);
+    assert!(status.all_running(), "{status:?}");
+    let published = &status.instances[0].host_ports;
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(published[0].host_ip, "127.0.0.1");
+    assert_eq!(published[0].container_port, 80);
+    let port = status.host_port("web", 80).unwrap();
+    assert_ne!(port, 0);
+
+    let response = wait_for("httpd to answer", || async { http_get(port).ok() }).await;
+    assert!(
+        response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200"),
+        "{response}"
+    );
+    assert!(response.contains("akash test workload"), "{response}");
+}
+
+#[tokio::test]
+async fn containers_carry_lease_labels_and_resource_limits() {
+    let runtime = connect().await;
+    let lease = unique_lease();
+    let _cleanup = Cleanup(vec![lease.lease_id]);
+    let mut web = web_service();
+    web.cpu_millis = 250;
+    web.memory_bytes = 64 * MEBIBYTE;
+    web.count = 2;
+    web.env = vec![("GREETING".to_string(), "hello world".to_string())];
+
+    let status = runtime.deploy(&deployment(lease, vec![web])).await.unwrap();
+    assert_eq!(status.instances.len(), 2);
+    let ports: Vec<u16> = status
+        .instances
+        .iter()
+        .map(|instance| instance.host_ports[0].host_port)
+        .collect();
+    assert_ne!(ports[0], ports[1], "each instance gets its own host port");
+
+    let workload_network = DockerRuntime::workload_network_name(lease.lease_id);
+    for instance in &status.instances {
+        let inspect = runtime
+            .docker()
+            .inspect_container(&instance.container_id, None::<InspectContainerOptions>)
+            .await
+            .unwrap();
+        let config = inspect.config.unwrap();
+        let labels = config.labels.unwrap();
+        assert_eq!(labels[LABEL_LEASE_ID], lease.lease_id.to_string());
+        assert_eq!(labels[LABEL_ORDER_ID], lease.order_id.to_string());
+        assert_eq!(labels[LABEL_SERVICE], "web");
+        assert_eq!(labels[LABEL_INSTANCE], instance.instance.to_string());
+        assert!(config
+            .env
+            .unwrap()
+            .contains(&"GREETING=hello world".to_string()));
+
+        let host = inspect.host_config.unwrap();
+        assert_eq!(host.nano_cpus, Some(250_000_000));
+        assert_eq!(host.memory, Some(64 * MEBIBYTE as i64));
+        assert_eq!(
+            host.restart_policy.unwrap().name,
+            Some(RestartPolicyNameEnum::UNLESS_STOPPED)
+        );
+
+        let networks = inspect.network_settings.unwrap().networks.unwrap();
+        let aliases = networks[&workload_network].aliases.clone().unwrap();
+        assert!(aliases.contains(&"web".to_string()), "{aliases:?}");
+        assert!(
+            networks.contains_key(&DockerRuntime::ingress_network_name(lease.lease_id)),
+            "a service with a global port joins the ingress network: {:?}",
+            networks.keys()
+        );
+    }
+
+    let network = runtime
+        .docker()
+        .inspect_network(&workload_network, None::<InspectNetworkOptions>)
+        .await
+        .unwrap();
+    assert_eq!(network.internal, Some(true));
+    let labels = network.labels.unwrap();
+    assert_eq!(labels[LABEL_LEASE_ID], lease.lease_id.to_string());
+    assert_eq!(labels[LABEL_NETWORK_ROLE], "workload");
+}
+
+#[tokio::test]
+async fn logs_remain_after_the_workload_exits() {
+    let runtime = connect().await;
+    let lease = unique_lease();
+    let _cleanup = Cleanup(vec![lease.lease_id]);
+    let job = service(
+        "job",
+        &[
+            "sh",
+            "-c",
+            "echo hello-stdout; echo hello-stderr >&2; exit 3",
+        ],
+    );
+    runtime.deploy(&deployment(lease, vec![job])).await.unwrap();
+
+    // Under unless-stopped Docker restarts it with a growing delay; in between it has exited.
+    let state = wait_for("the job to exit with code 3", || async {
+        let status = runtime.status(lease.lease_id).await.ok()?;
+        let state = status.instances[0].state.clone();
+        (state.exit_code() == Some(3)).then_some(state)
+    })
+    .await;
+    assert!(
+        matches!(
+            state,
+            ContainerState::Exited { exit_code: 3 }
+                | ContainerState::Restarting { last_exit_code: 3 }
+        ),
+        "{state:?}"
+    );
+
+    let lines = runtime.logs(lease.lease_id, "job", 50).await.unwrap();
+    assert!(lines
+        .iter()
+        .any(|line| line.stream == LogStream::Stdout && line.line == "hello-stdout"));
+    assert!(lines
+        .iter()
+        .any(|line| line.stream == LogStream::Stderr && line.line == "hello-stderr"));
+    assert!(lines.iter().all(|line| line.instance == 0));
+
+    let last = runtime.logs(lease.lease_id, "job", 1).await.unwrap();
+    assert_eq!(last.len(), 1, "tail 1 gives one line: {last:?}");
+
+    match runtime.logs(lease.lease_id, "nope", 10).await {
+        Err(RuntimeError::ServiceNotFound { lease_id, service }) => {
+            assert_eq!((lease_id, service.as_str()), (lease.lease_id, "nope"));
+        }
+        other => panic!("expected ServiceNotFound, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn missing_image_is_a_typed_error_and_leaves_nothing() {
+    let runtime = connect().await;
+    let lease = unique_lease();
+    let _cleanup = Cleanup(vec![lease.lease_id]);
+    let missing = ServiceSpec {
+        image: "akash-test/does-not-exist:never".to_string(),
+        ..service("api", &[])
+    };
+
+    let error = runtime
+        .deploy(&deployment(lease, vec![web_service(), missing]))
+        .await
+        .unwrap_err();
+    match &error {
+        RuntimeError::ImageUnavailable {
+            lease_id,
+            service,
+            image,
+            message,
+        } => {
+            assert_eq!(*lease_id, lease.lease_id);
+            assert_eq!(service, "api");
+            assert_eq!(image, "akash-test/does-not-exist:never");
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected ImageUnavailable, got {other:?}"),
+    }
+    let text = error.to_string();
+    assert!(
+        text.contains("api") && text.contains("akash-test/does-not-exist:never"),
+        "{text}"
+    );
+
+    assert_eq!(lease_container_count(&runtime, lease.lease_id).await, 0);
+    assert!(lease_network_names(&runtime, lease.lease_id)
+        .await
+        .is_empty());
+    assert_eq!(
+        runtime.status(lease.lease_id).await.unwrap_err(),
+        RuntimeError::LeaseNotFound {
+            lease_id: lease.lease_id
+        }
+    );
+}
+
+#[tokio::test]
+async fn teardown_removes_containers_and_networks() {
+    let runtime = connect().await;
+    let lease = unique_lease();
+    let _cleanup = Cleanup(vec![lease.lease_id]);
+    runtime
+        .deploy(&deployment(lease, vec![web_service(), pong_server()]))
+        .await
+        .unwrap();
+    assert_eq!(lease_container_count(&runtime, lease.lease_id).await, 2);
+    assert_eq!(
+        lease_network_names(&runtime, lease.lease_id).await,
+        vec![
+            DockerRuntime::workload_network_name(lease.lease_id),
+            DockerRuntime::ingress_network_name(lease.lease_id),
+        ]
+    );
+
+    runtime.teardown(lease.lease_id).await.unwrap();
+    assert_eq!(lease_container_count(&runtime, lease.lease_id).await, 0);
+    assert!(lease_network_names(&runtime, lease.lease_id)
+        .await
+        .is_empty());
+    assert!(matches!(
+        runtime.status(lease.lease_id).await,
+        Err(RuntimeError::LeaseNotFound { .. })
+    ));
+    // Nothing left to remove is not an error.
+    runtime.teardown(lease.lease_id).await.unwrap();
+}
+
+#[tokio::test]
+async fn list_leases_finds_running_leases_after_a_restart() {
+    let runtime = connect().await;
+    let first = unique_lease();
+    let second = unique_lease();
+    let _cleanup = Cleanup(vec![first.lease_id, second.lease_id]);
+    runtime
+        .deploy(&deployment(first, vec![pong_server()]))
+        .await
+        .unwrap();
+    runtime
+        .deploy(&deployment(second, vec![web_service()]))
+        .await
+        .unwrap();
+
+    // A fresh runtime stands for the daemon after a restart: it knows only what Docker knows.
+    let restarted = connect().await;
+    let leases = restarted.list_leases().await.unwrap();
+    assert!(leases.contains(&first), "{first:?} not in {leases:?}");
+    assert!(leases.contains(&second), "{second:?} not in {leases:?}");
+    let status = restarted.status(second.lease_id).await.unwrap();
+    assert_eq!(status.lease, second);
+    assert!(status.all_running(), "{status:?}");
+
+    restarted.teardown(first.lease_id).await.unwrap();
+    let leases = restarted.list_leases().await.unwrap();
+    assert!(!leases.contains(&first));
+    assert!(leases.contains(&second));
+}
+
+#[tokio::test]
+async fn redeploy_leaves_running_containers_alone() {
+    let runtime = connect().await;
+    let lease = unique_lease();
+    let _cleanup = Cleanup(vec![lease.lease_id]);
+    let mut web = web_service();
+    let first = runtime
+        .deploy(&deployment(lease, vec![web.clone()]))
+        .await
+        .unwrap();
+    let original = container_id(&first, "web", 0).to_string();
+    let original_port = first.host_port("web", 80);
+
+    let again = runtime
+        .deploy(&deployment(lease, vec![web.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(container_id(&again, "web", 0), original);
+    assert_eq!(again.host_port("web", 80), original_port);
+
+    web.count = 2;
+    let scaled = runtime
+        .deploy(&deployment(lease, vec![web.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(container_id(&scaled, "web", 0), original);
+    assert_eq!(scaled.instances.len(), 2);
+
+    // A stopped instance is started again, not replaced.
+    runtime
+        .docker()
+        .stop_container(&original, None::<StopContainerOptions>)
+        .await
+        .unwrap();
+    let restarted = runtime
+        .deploy(&deployment(lease, vec![web.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(container_id(&restarted, "web", 0), original);
+    assert!(restarted.all_running(), "{restarted:?}");
+
+    // A changed spec replaces the instances; a smaller count removes the surplus.
+    web.count = 1;
+    web.env = vec![("VERSION".to_string(), "2".to_string())];
+    let replaced = runtime.deploy(&deployment(lease, vec![web])).await.unwrap();
+    assert_eq!(replaced.instances.len(), 1);
+    assert_ne!(container_id(&replaced, "web", 0), original);
+    assert_eq!(lease_container_count(&runtime, lease.lease_id).await, 1);
+}
+
+#[tokio::test]
+async fn services_of_one_lease_reach_each_other_by_name() {
+    let runtime = connect().await;
+    let lease = unique_lease();
+    let _cleanup = Cleanup(vec![lease.lease_id]);
+    runtime
+        .deploy(&deployment(
+            lease,
+            vec![pong_server(), probe("client", &["server", "server-0"])],
+        ))
+        .await
+        .unwrap();
+
+    let logs = wait_for_log(&runtime, lease.lease_id, "client", "probe-done").await;
+    assert!(logs.contains("reached:server\n"), "{logs}");
+    assert!(logs.contains("reached:server-0\n"), "{logs}");
+}
+
+#[tokio::test]
+async fn other_leases_cannot_reach_a_lease_services() {
+    let runtime = connect().await;
+    let owner = unique_lease();
+    let stranger = unique_lease();
+    let _cleanup = Cleanup(vec![owner.lease_id, stranger.lease_id]);
+    // A global port puts the server on the owner's ingress network too: probe both addresses.
+    let mut server = pong_server();
+    server.ports = vec![PortSpec {
+        container_port: 7000,
+        protocol: Protocol::Tcp,
+        global: true,
+    }];
+    let status = runtime
+        .deploy(&deployment(owner, vec![server]))
+        .await
+        .unwrap();
+    let inspect = runtime
+        .docker()
+        .inspect_container(
+            container_id(&status, "server", 0),
+            None::<InspectContainerOptions>,
+        )
+        .await
+        .unwrap();
+    let networks = inspect.network_settings.unwrap().networks.unwrap();
+    let address_on = |network: String| {
+        networks[&network]
+            .ip_address
+            .clone()
+            .filter(|address| !address.is_empty())
+            .unwrap_or_else(|| panic!("server has no address on {network}: {networks:?}"))
+    };
+    let workload_address = address_on(DockerRuntime::workload_network_name(owner.lease_id));
+    let ingress_address = address_on(DockerRuntime::ingress_network_name(owner.lease_id));
+    let addresses = [workload_address.clone(), ingress_address];
+
+    let mut targets = vec!["server"];
+    targets.extend(addresses.iter().map(String::as_str));
+    runtime
+        .deploy(&deployment(stranger, vec![probe("intruder", &targets)]))
+        .await
+        .unwrap();
+    let logs = wait_for_log(&runtime, stranger.lease_id, "intruder", "probe-done").await;
+    for target in &targets {
+        assert!(
+            logs.contains(&format!("blocked:{target}\n")),
+            "{target} reachable: {logs}"
+        );
+    }
+
+    // The same probe inside the owner's lease does get through, so the block above is the
+    // network boundary and not a broken probe.
+    let mut owner_services = vec![pong_server(), probe("insider", &targets)];
+    owner_services[0].ports = vec![PortSpec {
+        container_port: 7000,
+        protocol: Protocol::Tcp,
+        global: true,
+    }];
+    let redeployed = runtime
+        .deploy(&deployment(owner, owner_services))
+        .await
+        .unwrap();
+    assert_eq!(
+        container_id(&redeployed, "server", 0),
+        container_id(&status, "server", 0),
+        "adding a service leaves the running server alone"
+    );
+    let logs = wait_for_log(&runtime, owner.lease_id, "insider", "probe-done").await;
+    assert!(logs.contains("reached:server\n"), "{logs}");
+    assert!(
+        logs.contains(&format!("reached:{workload_address}\n")),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn host_capacity_matches_docker_info() {
+    let runtime = connect().await;
+    let capacity = runtime.host_capacity().await.unwrap();
+    let info = runtime.docker().info().await.unwrap();
+    assert_eq!(capacity.cpu_millis, info.ncpu.unwrap() as u64 * 1000);
+    assert_eq!(capacity.memory_bytes, info.mem_total.unwrap() as u64);
+    assert!(capacity.cpu_millis >= 1000 && capacity.memory_bytes > 0);
+}
+
+#[tokio::test]
+async fn unreachable_engine_is_a_typed_error() {
+    let config = DockerConfig {
+        socket: Some("/nonexistent/docker.sock".to_string()),
+        ..DockerConfig::default()
+    };
+    match DockerRuntime::connect(config).await {
+        Err(RuntimeError::EngineUnavailable { socket, .. }) => {
+            assert_eq!(socket, "/nonexistent/docker.sock")
+        }
+        Err(other) => panic!("expected EngineUnavailable, got {other}"),
+        Ok(_) => panic!("connected to a socket that does not exist"),
+    }
+}
