@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's whole test run (the README's test command, and what CI runs).
-# Installs what it needs on a new machine, then: format, lint, unit + multi-test suites
+# Installs what it needs on a new machine (Docker engine and the busybox test image included),
+# then: format, lint, unit + multi-test suites + runtime tests on the real Docker engine
 # (schema freshness included), the wasm build with cosmwasm-check, then the end-to-end tests
 # on a real wasmd localnet (built from the Go module proxy the first time, then cached).
 set -euo pipefail
@@ -46,6 +47,8 @@ count_e2e_checks() {
 ensure_wasm_target
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >&2
 
+step docker scripts/docker.sh ensure
+step test-image scripts/make-test-image.sh
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 step cargo-test cargo test --workspace --locked
