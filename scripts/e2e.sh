@@ -6,6 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/toolchain.sh
 
+# A chain of its own (home and ports), so a localnet you keep running is never disturbed and
+# nothing else spends from the test keys while the test checks balances and sequences.
+export AKASH_LOCALNET_HOME="${AKASH_LOCALNET_HOME:-$HOME/.cache/akash-localnet-e2e}"
+export AKASH_LOCALNET_RPC_PORT="${AKASH_LOCALNET_RPC_PORT:-26857}"
+export AKASH_LOCALNET_P2P_PORT="${AKASH_LOCALNET_P2P_PORT:-36856}"
+export AKASH_LOCALNET_GRPC_PORT="${AKASH_LOCALNET_GRPC_PORT:-39290}"
+export AKASH_LOCALNET_API_PORT="${AKASH_LOCALNET_API_PORT:-31517}"
+
 started_here=0
 if ! scripts/localnet.sh status >/dev/null 2>&1; then
   scripts/localnet.sh start
