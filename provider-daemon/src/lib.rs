@@ -1,3 +1,4 @@
 //! The provider daemon: one process per Docker host. Each module owns one responsibility.
 
+pub mod identity;
 pub mod runtime;
