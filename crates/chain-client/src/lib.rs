@@ -16,6 +16,8 @@ mod events;
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(feature = "wasmd")]
+pub mod wasmd;
 
 pub use chain::{Contracts, MarketChain, MatchResult, OrderCreated, TxOutcome};
 pub use deployment::{Deployment, GasPrice};
@@ -24,6 +26,8 @@ pub use events::{MarketEvent, MarketEventStream, WasmEvent};
 
 #[cfg(feature = "embedded")]
 pub use embedded::{EmbeddedChain, EmbeddedConfig, EmbeddedHandle};
+#[cfg(feature = "wasmd")]
+pub use wasmd::{WasmdChain, WasmdConfig, WasmdKey};
 
 // Re-exported so users name the same types as the trait.
 pub use akash_types;
