@@ -1,5 +1,7 @@
 //! The provider daemon: one process per Docker host. Each module owns one responsibility.
 
+pub mod bidding;
+pub mod config;
 pub mod gateway;
 pub mod identity;
 pub mod runtime;
