@@ -250,6 +250,22 @@ impl CapacityLedger {
         );
     }
 
+    /// Marks the hold of a bid as its lease's, if the order still holds anything: the lease
+    /// manager books (and frees) leases itself, and may have freed this one already.
+    pub fn mark_won(&self, order_id: u64, lease_id: u64) {
+        if let Some(hold) = self.lock().holds.get_mut(&order_id) {
+            hold.lease_id = Some(lease_id);
+        }
+    }
+
+    /// Books a bid found on chain (after a restart) whatever is free: it is placed already.
+    fn hold_adopted_bid(&self, order_id: u64, total: Resources) {
+        self.lock().holds.entry(order_id).or_insert(Hold {
+            total,
+            lease_id: None,
+        });
+    }
+
     /// Frees what `order_id` held; false if it held nothing.
     pub fn release(&self, order_id: u64) -> bool {
         self.lock().holds.remove(&order_id).is_some()
@@ -548,6 +564,7 @@ impl BidEngine {
     /// and settles tracked orders that are no longer open.
     pub async fn scan_open_orders(&self) -> Result<(), BidError> {
         self.refresh_standing().await?;
+        let now = self.chain.block_time().await?;
         let mut start_after = None;
         let mut open = std::collections::BTreeSet::new();
         loop {
@@ -561,10 +578,12 @@ impl BidEngine {
             for order in page {
                 open.insert(order.id);
                 let phase = self.phase(order.id);
-                if matches!(
+                // Orders whose window closed are for `match_due_orders`, if we bid at all.
+                let undecided = matches!(
                     phase,
                     None | Some(BidPhase::Seen | BidPhase::Declined { .. })
-                ) {
+                );
+                if undecided && now < order.bid_window_ends_at {
                     let order_id = order.id;
                     if let Err(error) = self
                         .consider_order(order)
@@ -667,7 +686,7 @@ impl BidEngine {
         if is_new {
             match self.chain.bid(order_id, self.address()).await {
                 Ok(bid) => {
-                    self.ledger.hold_for_lease_or_bid(order_id, total);
+                    self.ledger.hold_adopted_bid(order_id, total);
                     info!(price = %bid.price_per_second, "our bid is on chain already; adopted");
                     return self.transition(
                         order_id,
@@ -765,7 +784,7 @@ impl BidEngine {
         order.transition(outcome.clone())?;
         match outcome {
             BidPhase::Won { lease_id } => {
-                self.ledger.hold_for_lease(order_id, lease_id, order.total);
+                self.ledger.mark_won(order_id, lease_id);
                 info!(lease_id, "order won");
             }
             other => {
@@ -854,16 +873,6 @@ impl BidEngine {
             .instrument(info_span!("order", order_id))
             .await
         }
-    }
-}
-
-impl CapacityLedger {
-    /// Books an adopted bid whatever is free (it is on chain already).
-    fn hold_for_lease_or_bid(&self, order_id: u64, total: Resources) {
-        self.lock().holds.entry(order_id).or_insert(Hold {
-            total,
-            lease_id: None,
-        });
     }
 }
 
@@ -999,6 +1008,9 @@ mod tests {
         assert_eq!(ledger.hold(1).unwrap().lease_id, Some(9));
         assert!(ledger.release(1));
         assert!(!ledger.release(1));
+        // A late "won" does not bring back a hold the lease manager freed.
+        ledger.mark_won(1, 9);
+        assert!(ledger.hold(1).is_none());
         assert_eq!(ledger.reserved(), Resources::default());
         ledger
             .try_reserve(2, Resources::of_order(&unit(600, 1), 1))

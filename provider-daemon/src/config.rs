@@ -434,6 +434,26 @@ impl ProviderConfig {
     pub fn manifest_dir(&self) -> PathBuf {
         self.data_dir.join("manifests")
     }
+
+    /// The host of `gateway.host_uri` (no scheme, port or path): the name tenants reach the
+    /// provider by, put in the gateway's certificate and in the endpoints of lease status.
+    pub fn public_host(&self) -> String {
+        let authority = self
+            .gateway
+            .host_uri
+            .trim_start_matches("https://")
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default();
+        let host = match authority.strip_prefix('[') {
+            // [v6 address]:port
+            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+            None => authority
+                .rsplit_once(':')
+                .map_or(authority, |(host, _)| host),
+        };
+        host.to_string()
+    }
 }
 
 impl ChainConfig {
@@ -693,6 +713,21 @@ minimum = 1
         assert!(no_key.contains("chain.mnemonic_file"), "{no_key}");
         let gas = error_of(MINIMAL, &[("AKASH_PROVIDER_CHAIN_GAS_PRICE", "0.025")]);
         assert!(gas.contains("chain.gas_price"), "{gas}");
+    }
+
+    #[test]
+    fn public_host_is_the_host_of_the_uri() {
+        let with = |uri: &str| {
+            let mut config = load(MINIMAL, &[]).unwrap();
+            config.gateway.host_uri = uri.to_string();
+            config.public_host()
+        };
+        assert_eq!(
+            with("https://provider.example.com:8443"),
+            "provider.example.com"
+        );
+        assert_eq!(with("https://10.0.0.7/akash"), "10.0.0.7");
+        assert_eq!(with("https://[2001:db8::1]:8443"), "2001:db8::1");
     }
 
     #[test]

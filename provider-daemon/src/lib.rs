@@ -4,4 +4,5 @@ pub mod bidding;
 pub mod config;
 pub mod gateway;
 pub mod identity;
+pub mod leases;
 pub mod runtime;
