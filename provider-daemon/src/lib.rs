@@ -2,6 +2,7 @@
 
 pub mod bidding;
 pub mod config;
+pub mod daemon;
 pub mod gateway;
 pub mod identity;
 pub mod leases;
