@@ -31,4 +31,8 @@ for test in tests/e2e/*.sh; do
   log "e2e: $test"
   "$test" "$deployment" || status=1
 done
+# The Rust chain client (signing, gas simulation, sequences, event stream) on the same chain.
+log "e2e: akash-chain-client against wasmd"
+AKASH_DEPLOYMENT="$deployment" cargo test --locked -p akash-chain-client --test wasmd_localnet -- --ignored ||
+  status=1
 exit $status

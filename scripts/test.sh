@@ -57,6 +57,7 @@ step wasm scripts/build-wasm.sh
 step localnet scripts/localnet.sh install
 step e2e scripts/e2e.sh
 count_e2e_checks "$LOG_DIR/e2e.log"
+count_cargo_tests "$LOG_DIR/e2e.log"
 
 log "all steps passed in $((SECONDS - started_all)) s"
 echo "tests: $passed passed, $failed failed"
