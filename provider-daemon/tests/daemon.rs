@@ -1,6 +1,6 @@
 //! The daemon core against the real contracts (embedded chain) and the in-memory runtime:
 //! bidding, matching, deploying, tearing down, restarts, timeouts, failures and withdrawals.
-//! Bid windows are 1 s of real time; nothing here needs Docker.
+//! Bid windows are 2 s of real time; nothing here needs Docker.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -29,6 +29,8 @@ const ROOT_CERTIFICATE_PEM: &str = include_str!("../../tests/testdata/ca.pem");
 const IMAGE: &str = "akash-test/busybox:latest";
 const MISSING_IMAGE: &str = "akash-test/missing:1";
 const MIB: u64 = 1 << 20;
+/// Bid window of the orders a test wants won: short, with room for a loaded machine.
+const BID_WINDOW_SECS: u64 = 2;
 /// Longest wait for anything the daemon does on its own.
 const PATIENCE: Duration = Duration::from_secs(15);
 
@@ -199,13 +201,13 @@ impl Sandbox {
         self.tenant.create_order(spec).await.unwrap().order_id
     }
 
-    /// Creates an order with a 1 s window and waits until `daemon` has won it.
+    /// Creates an order with a short window and waits until `daemon` has won it.
     async fn win<R: ContainerRuntime + 'static>(
         &self,
         daemon: &Daemon<R>,
         manifest: &GroupManifest,
     ) -> u64 {
-        let order_id = self.order(order_for(manifest, 1)).await;
+        let order_id = self.order(order_for(manifest, BID_WINDOW_SECS)).await;
         won_lease(daemon, order_id).await
     }
 
@@ -540,8 +542,8 @@ async fn restart_adopts_running_workloads_and_removes_those_of_closed_leases() {
     .await
     .unwrap();
     let workload = manifest(IMAGE);
-    let kept_order = sandbox.order(order_for(&workload, 1)).await;
-    let closed_order = sandbox.order(order_for(&workload, 1)).await;
+    let kept_order = sandbox.order(order_for(&workload, BID_WINDOW_SECS)).await;
+    let closed_order = sandbox.order(order_for(&workload, BID_WINDOW_SECS)).await;
     let kept = won_lease(&first, kept_order).await;
     let closed = won_lease(&first, closed_order).await;
     for lease_id in [kept, closed] {
@@ -744,7 +746,7 @@ async fn manifest_uploaded_through_the_gateway_is_deployed() {
 
     let workload = manifest(IMAGE);
     let order_id = tenant
-        .create_order(order_for(&workload, 1))
+        .create_order(order_for(&workload, BID_WINDOW_SECS))
         .await
         .unwrap()
         .order_id;
