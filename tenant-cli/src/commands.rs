@@ -52,6 +52,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", orders(chain, all, state.map(Into::into)).await?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sandbox(args) => crate::sandbox::run(args).await,
         Command::Leases { provider } => {
             let session = cli.chain.connect().await?;
             print!(

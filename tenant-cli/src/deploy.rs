@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use akash_chain_client::akash_types::market::{Bid, Lease, Order, OrderState};
 use akash_chain_client::{ChainError, MarketChain, Timestamp, Uint128};
-use akash_manifest::PlacementGroup;
+use akash_manifest::{GroupManifest, PlacementGroup, Proto};
 use anyhow::{bail, Context, Result};
 
 use akash_provider::gateway::api::{codes, DeploymentState, LeaseStatus};
@@ -55,6 +55,8 @@ pub enum DeployEvent {
         order_id: u64,
         count: u32,
         best: Option<(Uint128, String)>,
+        /// Chain seconds until the bid window closes (0: closed).
+        window_closes_in_secs: u64,
     },
     WindowClosed {
         group: String,
@@ -136,14 +138,23 @@ impl DeployEvent {
                 order_id,
                 count,
                 best,
-            } => match best {
-                Some((price, provider)) => format!(
-                    "[{group}] order {order_id}: {count} bid{}, best {} by {provider}",
-                    if *count == 1 { "" } else { "s" },
-                    output::rate(*price)
-                ),
-                None => format!("[{group}] order {order_id}: {count} bids"),
-            },
+                window_closes_in_secs,
+            } => {
+                let mut text = format!(
+                    "[{group}] order {order_id}: {count} bid{}",
+                    if *count == 1 { "" } else { "s" }
+                );
+                if let Some((price, provider)) = best {
+                    text.push_str(&format!(", best {} by {provider}", output::rate(*price)));
+                }
+                if *window_closes_in_secs > 0 {
+                    text.push_str(&format!(
+                        "; window closes in {}",
+                        output::duration(*window_closes_in_secs)
+                    ));
+                }
+                text
+            }
             DeployEvent::WindowClosed {
                 group,
                 order_id,
@@ -411,13 +422,21 @@ async fn step(
     if order.state == OrderState::Open {
         if tracker.bids_seen != Some(order.bid_count) {
             tracker.bids_seen = Some(order.bid_count);
-            let best = best_bid(chain, id).await?;
-            if order.bid_count > 0 || best.is_some() {
+            // Read after the count: the best bid may be one that arrived in between.
+            let best = match order.bid_count {
+                0 => None,
+                _ => best_bid(chain, id).await?,
+            };
+            if let Some(best) = best {
                 progress.event(&DeployEvent::Bids {
                     group: group.clone(),
                     order_id: id,
                     count: order.bid_count,
-                    best: best.map(|b| (b.price_per_second, b.provider.into_string())),
+                    best: Some((best.price_per_second, best.provider.into_string())),
+                    window_closes_in_secs: order
+                        .bid_window_ends_at
+                        .seconds()
+                        .saturating_sub(now.seconds()),
                 });
             }
         }
@@ -505,13 +524,14 @@ async fn best_bid(chain: &dyn MarketChain, order_id: u64) -> Result<Option<Bid>>
 #[derive(Debug, Clone)]
 pub struct RunningLease {
     pub group: String,
+    pub manifest: GroupManifest,
     pub lease: Lease,
     pub status: LeaseStatus,
 }
 
 impl RunningLease {
     pub fn endpoints(&self) -> Vec<Endpoint> {
-        endpoints_of(&self.status)
+        endpoints_of(&self.status, Some(&self.manifest))
     }
 }
 
@@ -547,16 +567,35 @@ impl DeployReport {
     }
 }
 
-/// The URLs of a lease's global ports, by service.
-pub fn endpoints_of(status: &LeaseStatus) -> Vec<Endpoint> {
+/// The URLs of a lease's global ports, by service. With the group's manifest, a TCP port
+/// exposed `as: 80` is named `http://` whatever the container's own port (the SDL's way of
+/// saying "this is the web port"; the provider names only container port 80 so).
+pub fn endpoints_of(status: &LeaseStatus, manifest: Option<&GroupManifest>) -> Vec<Endpoint> {
     status
         .services
         .iter()
         .flat_map(|service| {
-            service.endpoints.iter().map(|endpoint| Endpoint {
-                service: service.name.clone(),
-                container_port: endpoint.container_port,
-                url: endpoint.url.clone(),
+            service.endpoints.iter().map(|endpoint| {
+                let web = manifest
+                    .and_then(|m| m.services.get(&service.name))
+                    .map(|s| {
+                        s.expose.iter().any(|e| {
+                            e.global
+                                && e.port == endpoint.container_port
+                                && e.as_port == 80
+                                && e.proto == Proto::Tcp
+                        })
+                    })
+                    .unwrap_or(false);
+                let url = match endpoint.url.strip_prefix("tcp://") {
+                    Some(rest) if web => format!("http://{rest}"),
+                    _ => endpoint.url.clone(),
+                };
+                Endpoint {
+                    service: service.name.clone(),
+                    container_port: endpoint.container_port,
+                    url,
+                }
             })
         })
         .collect()
@@ -605,6 +644,7 @@ pub async fn deploy(
 #[derive(Debug, Clone)]
 pub struct SentManifest {
     pub group: String,
+    pub manifest: GroupManifest,
     pub lease: Lease,
     pub client: GatewayClient,
 }
@@ -677,6 +717,7 @@ pub async fn send_manifests(
         });
         sent.push(SentManifest {
             group: group.name().to_string(),
+            manifest: group.manifest().clone(),
             lease: lease.clone(),
             client,
         });
@@ -704,10 +745,11 @@ pub async fn await_running(
                     progress.event(&DeployEvent::Running {
                         group: sent.group.clone(),
                         lease_id,
-                        endpoints: endpoints_of(&status),
+                        endpoints: endpoints_of(&status, Some(&sent.manifest)),
                     });
                     running.push(RunningLease {
                         group: sent.group,
+                        manifest: sent.manifest,
                         lease: sent.lease,
                         status,
                     });

@@ -5,6 +5,8 @@
 //! - `deploy FILE`: one order per placement group with its escrow, the wait for matches
 //!   (bids, window, match or expiry), and the manifests sent to the providers.
 //! - `status LEASE`, `logs LEASE`, `close LEASE`, `orders`, `leases`.
+//! - `sandbox FILE`: the whole marketplace in one process (embedded chain, provider daemons,
+//!   the local Docker engine) with `FILE` deployed on it.
 //!
 //! Against a wasmd chain: contracts and node from the deployment JSON of
 //! `scripts/deploy.sh`, the tenant's key from `--key-file`.
@@ -18,6 +20,7 @@ pub mod gateway;
 pub mod keys;
 pub mod listings;
 pub mod output;
+pub mod sandbox;
 pub mod sdl;
 
 use std::path::PathBuf;
@@ -84,6 +87,11 @@ pub enum Command {
         #[arg(long, value_enum)]
         state: Option<OrderStateArg>,
     },
+    /// Run the whole marketplace locally and deploy an SDL file on it: an embedded chain
+    /// with the real contracts, two or three provider daemons with TLS gateways, the local
+    /// Docker engine. Prints each step and the URL; Ctrl-C closes the leases, removes the
+    /// containers and exits.
+    Sandbox(sandbox::SandboxArgs),
     /// List your leases (or a provider's with --provider).
     Leases {
         /// The leases of this provider instead.
@@ -136,6 +144,14 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
             };
         }
     };
+    // The sandbox's provider daemons log through tracing: warnings and errors by default.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -117,6 +117,7 @@ async fn web_example_is_ordered_with_its_exact_escrow_and_matched_to_the_cheapes
         order_id: order.id,
         count: 2,
         best: Some((Uint128::new(4), cheap.address().to_string())),
+        window_closes_in_secs: 0,
     }));
     assert!(events.contains(&DeployEvent::Matched {
         group: "anywhere".into(),

@@ -1,0 +1,657 @@
+//! `akash sandbox FILE`: the whole marketplace on this machine. An embedded chain runs the
+//! real contracts in-process; two or three real provider daemons (bid engine, lease
+//! manager, TLS gateway on 127.0.0.1) run the workloads in the local Docker engine; the SDL
+//! is deployed as a tenant through the same code as `akash deploy`. It stays up until Ctrl-C
+//! (or, with `--exit-after-ready`, until the first URL answered), then closes the leases and
+//! removes the containers.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use akash_chain_client::akash_types::common::Attribute;
+use akash_chain_client::akash_types::market::{LeaseState, OrderState};
+use akash_chain_client::embedded::AKASH;
+use akash_chain_client::{EmbeddedChain, MarketChain, Uint128};
+use akash_provider::bidding::{BidEngineSettings, RateCard};
+use akash_provider::config::CapacityConfig;
+use akash_provider::daemon::{register_and_stake_on, shutdown_signal, Daemon, DaemonSettings};
+use akash_provider::gateway::GatewayConfig;
+use akash_provider::identity::ProviderIdentity;
+use akash_provider::leases::LeaseManagerSettings;
+use akash_provider::runtime::{
+    ContainerRuntime, DeploymentSpec, DeploymentStatus, DockerConfig, DockerRuntime, HostCapacity,
+    LeaseRef, LogLine, RuntimeError,
+};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use cosmwasm_std::Decimal;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::commands::{deploy_options, deploy_summary};
+use crate::deploy::{self, DeployEvent, DeployReport, Progress};
+use crate::keys::TenantKey;
+use crate::listings;
+use crate::output;
+use crate::sdl::SdlFile;
+use crate::WaitArgs;
+
+/// Where published ports and gateways listen, and what endpoints are named with.
+const LOCALHOST: &str = "127.0.0.1";
+/// Stake of each sandbox provider (enough for a full stake share of reputation).
+const PROVIDER_STAKE: u128 = 1_000 * AKASH;
+/// Minted to the sandbox tenant.
+const TENANT_FUNDS: u128 = 100_000 * AKASH;
+/// How long the URL may take to answer after the containers run.
+const HTTP_READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the providers get to remove a closed lease's containers before the sandbox
+/// removes them itself.
+const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bids stay unchanged this long before the bid window is skipped (see `--real-time`).
+const BIDS_SETTLED_AFTER: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// The SDL file to deploy.
+    pub file: PathBuf,
+    /// Providers to run (each a real daemon with its own gateway).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub providers: u8,
+    /// Exit 0 once the deployment's first HTTP URL answered a GET (after tearing everything
+    /// down); exit 1 if it does not.
+    #[arg(long)]
+    pub exit_after_ready: bool,
+    /// Wait out every bid window in real time. By default, once the bids have stopped
+    /// changing the sandbox moves its chain's clock to the end of the window.
+    #[arg(long)]
+    pub real_time: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// The name, attributes and price floor of each sandbox provider.
+const PROVIDERS: [(&str, &str, u128); 3] = [
+    ("provider1", "us-west", 3),
+    ("provider2", "us-east", 4),
+    ("provider3", "us-west", 5),
+];
+
+fn say(text: impl AsRef<str>) {
+    println!("[sandbox] {}", text.as_ref());
+}
+
+/// Progress of the deployment with provider addresses replaced by their sandbox names.
+struct NamedProgress {
+    names: BTreeMap<String, String>,
+}
+
+impl Progress for NamedProgress {
+    fn event(&self, event: &DeployEvent) {
+        let mut text = event.describe();
+        for (address, name) in &self.names {
+            text = text.replace(address, name);
+        }
+        println!("{text}");
+    }
+}
+
+/// The runtime as one provider of several sharing a Docker engine sees it: only leases of
+/// this provider on this chain are listed, so a provider never takes another's containers
+/// (or those of a different chain using the same engine) for stale ones and removes them.
+pub struct ProviderScoped<R> {
+    inner: Arc<R>,
+    chain: Arc<dyn MarketChain>,
+}
+
+impl<R> ProviderScoped<R> {
+    pub fn new(inner: Arc<R>, chain: Arc<dyn MarketChain>) -> Self {
+        ProviderScoped { inner, chain }
+    }
+}
+
+impl<R: ContainerRuntime> ContainerRuntime for ProviderScoped<R> {
+    async fn deploy(&self, spec: &DeploymentSpec) -> Result<DeploymentStatus, RuntimeError> {
+        self.inner.deploy(spec).await
+    }
+
+    async fn status(&self, lease_id: u64) -> Result<DeploymentStatus, RuntimeError> {
+        self.inner.status(lease_id).await
+    }
+
+    async fn logs(
+        &self,
+        lease_id: u64,
+        service: &str,
+        tail: usize,
+    ) -> Result<Vec<LogLine>, RuntimeError> {
+        self.inner.logs(lease_id, service, tail).await
+    }
+
+    async fn teardown(&self, lease_id: u64) -> Result<(), RuntimeError> {
+        self.inner.teardown(lease_id).await
+    }
+
+    async fn list_leases(&self) -> Result<Vec<LeaseRef>, RuntimeError> {
+        let mut ours = Vec::new();
+        for lease in self.inner.list_leases().await? {
+            let mine = match self.chain.lease(lease.lease_id).await {
+                Ok(on_chain) => on_chain.provider.as_str() == self.chain.address(),
+                Err(_) => false,
+            };
+            if mine {
+                ours.push(lease);
+            }
+        }
+        Ok(ours)
+    }
+
+    async fn host_capacity(&self) -> Result<HostCapacity, RuntimeError> {
+        self.inner.host_capacity().await
+    }
+}
+
+struct SandboxProvider {
+    name: &'static str,
+    chain: Arc<dyn MarketChain>,
+    daemon: Daemon<ProviderScoped<DockerRuntime>>,
+}
+
+/// Only one sandbox per machine: lease ids start at 1 on every new chain, and containers
+/// are named by lease id in the one Docker engine.
+struct SandboxLock {
+    path: PathBuf,
+}
+
+impl SandboxLock {
+    fn acquire() -> Result<Self> {
+        let path = std::env::temp_dir().join("akash-sandbox.lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    use std::io::Write;
+                    let _ = write!(file, "{}", std::process::id());
+                    return Ok(SandboxLock { path });
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                    let alive = holder
+                        .trim()
+                        .parse::<u32>()
+                        .map(|pid| Path::new(&format!("/proc/{pid}")).exists())
+                        .unwrap_or(false);
+                    if alive {
+                        bail!(
+                            "another akash sandbox (pid {}) is running on this machine; its \
+                             containers would collide with this one's (lease ids restart at 1 \
+                             on every sandbox chain). Stop it first, or remove {} if that \
+                             process is not a sandbox",
+                            holder.trim(),
+                            path.display()
+                        );
+                    }
+                    // Left by a sandbox that was killed.
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(error) => {
+                    return Err(error).with_context(|| format!("creating {}", path.display()))
+                }
+            }
+        }
+        bail!("could not take {}", path.display())
+    }
+}
+
+impl Drop for SandboxLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// `akash sandbox`.
+pub async fn run(args: SandboxArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let sdl = SdlFile::load(&args.file).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let _lock = SandboxLock::acquire()?;
+
+    let docker = DockerRuntime::connect(DockerConfig::default())
+        .await
+        .context("the sandbox runs workloads in the local Docker engine; start it with scripts/docker.sh ensure")?;
+    check_images(&docker, &sdl).await?;
+    let docker = Arc::new(docker);
+
+    let chain = EmbeddedChain::start_default().context("starting the embedded chain")?;
+    let contracts = chain.contracts().clone();
+    say(format!(
+        "embedded chain up with the real contracts: token {}, market {}",
+        output::short_address(&contracts.token),
+        output::short_address(&contracts.market)
+    ));
+    let workdir = tempfile::Builder::new()
+        .prefix("akash-sandbox-")
+        .tempdir()
+        .context("creating the sandbox's directory")?;
+
+    let key = TenantKey::generate()?;
+    let tenant_address = key.address(&chain_prefix())?;
+    let mut providers: Vec<SandboxProvider> = Vec::new();
+    let outcome = async {
+        for (name, region, floor) in PROVIDERS.into_iter().take(usize::from(args.providers)) {
+            let provider = start_provider(&chain, &docker, workdir.path(), name, region, floor)
+                .await
+                .with_context(|| format!("starting {name}"))?;
+            providers.push(provider);
+        }
+        chain
+            .mint(&tenant_address, Uint128::new(TENANT_FUNDS))
+            .await
+            .context("funding the tenant")?;
+        let tenant = chain.handle_for_address(&tenant_address);
+        say(format!(
+            "tenant {tenant_address}: {} minted; its key signs the transactions and the gateway requests",
+            output::amount(Uint128::new(TENANT_FUNDS))
+        ));
+        let names = providers
+            .iter()
+            .map(|p| (p.chain.address().to_string(), p.name.to_string()))
+            .collect();
+        let progress = NamedProgress { names };
+
+        let fast_forward = (!args.real_time).then(|| {
+            tokio::spawn(skip_settled_windows(
+                chain.clone(),
+                providers.len() as u32,
+            ))
+        });
+        let options = deploy_options(&args.wait);
+        let deployed = tokio::select! {
+            deployed = deploy::deploy(&tenant, &key, &sdl, &progress, &options) => Some(deployed),
+            _ = shutdown_signal() => None,
+        };
+        if let Some(task) = fast_forward {
+            task.abort();
+        }
+        let report = match deployed {
+            Some(report) => report?,
+            None => {
+                say("interrupted");
+                return Ok(ExitCode::from(130));
+            }
+        };
+        print!("{}", deploy_summary(&report));
+        if !report.all_running() {
+            say("not every group runs");
+            return Ok(ExitCode::FAILURE);
+        }
+        serve(&report, started, args.exit_after_ready).await
+    }
+    .await;
+
+    let teardown = teardown(&chain, &tenant_address, &docker, providers).await;
+    drop(workdir);
+    let code = outcome?;
+    teardown?;
+    say("done");
+    Ok(code)
+}
+
+/// Prints the URLs, checks the first HTTP one answers, then waits for Ctrl-C (or returns at
+/// once with `exit_after_ready`).
+async fn serve(
+    report: &DeployReport,
+    started: Instant,
+    exit_after_ready: bool,
+) -> Result<ExitCode> {
+    let endpoints = report.endpoints();
+    let http = endpoints.iter().find(|e| e.url.starts_with("http://"));
+    match http {
+        Some(endpoint) => {
+            let answer = http_get_until_ok(&endpoint.url, HTTP_READY_TIMEOUT).await;
+            match answer {
+                Ok((status, body)) => {
+                    say(format!(
+                        "ready in {:.1} s: {} answered {status}",
+                        started.elapsed().as_secs_f64(),
+                        endpoint.url
+                    ));
+                    let first = body.lines().next().unwrap_or_default();
+                    say(format!("GET {} -> {status}: {first}", endpoint.url));
+                }
+                Err(error) => {
+                    say(format!("{} does not answer: {error:#}", endpoint.url));
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        None => say(format!(
+            "ready in {:.1} s (no HTTP endpoint to check)",
+            started.elapsed().as_secs_f64()
+        )),
+    }
+    for endpoint in &endpoints {
+        say(format!("{}: {}", endpoint.service, endpoint.url));
+    }
+    if exit_after_ready {
+        return Ok(ExitCode::SUCCESS);
+    }
+    say("running; Ctrl-C to close the leases, remove the containers and exit");
+    shutdown_signal().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn chain_prefix() -> String {
+    let address = EmbeddedChain::address_of("tenant");
+    match address.rfind('1') {
+        Some(separator) => address[..separator].to_string(),
+        None => "cosmwasm".to_string(),
+    }
+}
+
+/// Every image the SDL names must be in the local engine: nothing is pulled in a sandbox.
+async fn check_images(docker: &DockerRuntime, sdl: &SdlFile) -> Result<()> {
+    let mut images: Vec<String> = sdl
+        .groups()
+        .iter()
+        .flat_map(|g| {
+            g.manifest()
+                .services
+                .values()
+                .map(|s| s.image.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    images.sort();
+    images.dedup();
+    for image in &images {
+        if docker.docker().inspect_image(image).await.is_err() {
+            bail!(
+                "image {image} is not in the local Docker engine (the sandbox pulls nothing); \
+                 for akash-test/busybox:latest run scripts/make-test-image.sh"
+            );
+        }
+    }
+    say(format!(
+        "docker engine ready; image{} present: {}",
+        if images.len() == 1 { "" } else { "s" },
+        images.join(", ")
+    ));
+    Ok(())
+}
+
+async fn start_provider(
+    chain: &EmbeddedChain,
+    docker: &Arc<DockerRuntime>,
+    workdir: &Path,
+    name: &'static str,
+    region: &str,
+    floor: u128,
+) -> Result<SandboxProvider> {
+    let handle: Arc<dyn MarketChain> = Arc::new(chain.handle(name));
+    let data_dir = workdir.join(name);
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let identity = ProviderIdentity::load_or_generate(&data_dir)?;
+    let runtime = Arc::new(ProviderScoped::new(Arc::clone(docker), Arc::clone(&handle)));
+    let settings = DaemonSettings {
+        bidding: BidEngineSettings {
+            rate_card: RateCard {
+                cpu_milli: Decimal::from_str("0.001")?,
+                memory_mib: Decimal::from_str("0.001")?,
+                storage_gib: Decimal::zero(),
+                bandwidth_mibps: Decimal::zero(),
+                minimum: Uint128::new(floor),
+            },
+            scan_interval: Duration::from_secs(5),
+            match_poll_interval: Duration::from_secs(1),
+        },
+        leases: LeaseManagerSettings {
+            manifest_timeout: Duration::from_secs(600),
+            withdraw_interval: Duration::from_secs(3600),
+            check_interval: Duration::from_secs(10),
+            data_dir: data_dir.clone(),
+            public_host: LOCALHOST.to_string(),
+        },
+        capacity: CapacityConfig::default(),
+    };
+    // Registered (and staked) before the daemon starts, so its first look at the market
+    // already sees it eligible. The gateway's port is reserved for the registration.
+    let port = free_port()?;
+    let attributes = vec![Attribute::new("region", region)];
+    let host_uri = format!("https://{LOCALHOST}:{port}");
+    register_and_stake_on(
+        handle.as_ref(),
+        &host_uri,
+        attributes.clone(),
+        identity.root_certificate_pem(),
+        Uint128::new(PROVIDER_STAKE),
+    )
+    .await?;
+    let daemon = Daemon::start(Arc::clone(&handle), runtime, settings).await?;
+    let gateway = |port: u16| GatewayConfig {
+        listen_address: SocketAddr::from(([127, 0, 0, 1], port)),
+        ..GatewayConfig::default()
+    };
+    let bound = match daemon
+        .start_gateway(gateway(port), &identity, LOCALHOST)
+        .await
+    {
+        Ok(address) => address,
+        Err(_) => {
+            // Someone took the port meanwhile: any port, and the registration follows.
+            let address = daemon
+                .start_gateway(gateway(0), &identity, LOCALHOST)
+                .await?;
+            handle
+                .update_provider(Some(format!("https://{address}")), None, None)
+                .await?;
+            address
+        }
+    };
+    say(format!(
+        "{name} {}: daemon up, gateway https://{bound} (TLS, root certificate on chain), region={region}, staked {}, asks at least {}",
+        handle.address(),
+        output::amount(Uint128::new(PROVIDER_STAKE)),
+        output::rate(Uint128::new(floor))
+    ));
+    Ok(SandboxProvider {
+        name,
+        chain: handle,
+        daemon,
+    })
+}
+
+fn free_port() -> Result<u16> {
+    let listener =
+        std::net::TcpListener::bind((LOCALHOST, 0)).context("finding a free local port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Moves the chain's clock to the end of each open order's bid window once its bids have
+/// stopped changing (every provider bid, or none new for a moment): the sandbox's providers
+/// bid within a second, so waiting out a 30 s window shows nothing more.
+async fn skip_settled_windows(chain: EmbeddedChain, providers: u32) {
+    let reader = chain.handle("sandbox-clock");
+    let mut seen: BTreeMap<u64, (u32, Instant)> = BTreeMap::new();
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (Ok(now), Ok(orders)) = (
+            reader.block_time().await,
+            reader.orders(Some(OrderState::Open), None, None).await,
+        ) else {
+            continue;
+        };
+        for order in orders {
+            if order.bid_window_ends_at <= now {
+                continue;
+            }
+            let entry = seen
+                .entry(order.id)
+                .or_insert((order.bid_count, Instant::now()));
+            if entry.0 != order.bid_count {
+                *entry = (order.bid_count, Instant::now());
+            }
+            let settled = order.bid_count >= providers
+                || (order.bid_count > 0 && entry.1.elapsed() >= BIDS_SETTLED_AFTER);
+            if !settled {
+                continue;
+            }
+            let skip = order.bid_window_ends_at.seconds() - now.seconds() + 1;
+            say(format!(
+                "order {}: {} bid{} in; moving the chain clock {skip} s ahead to the end of its bid window (--real-time waits instead)",
+                order.id,
+                order.bid_count,
+                if order.bid_count == 1 { "" } else { "s" }
+            ));
+            if chain.advance_time(Duration::from_secs(skip)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Cancels open orders, closes the tenant's active leases, waits for their providers to
+/// remove the containers (removes them itself after a while), stops the daemons.
+async fn teardown(
+    chain: &EmbeddedChain,
+    tenant: &str,
+    docker: &DockerRuntime,
+    providers: Vec<SandboxProvider>,
+) -> Result<()> {
+    let mut leases = Vec::new();
+    {
+        let handle = chain.handle_for_address(tenant);
+        for order in listings::all_orders(&handle, Some(OrderState::Open)).await? {
+            if order.tenant.as_str() == tenant && handle.cancel_order(order.id).await.is_ok() {
+                say(format!("order {} cancelled", order.id));
+            }
+        }
+        for lease in listings::tenant_leases(&handle, tenant).await? {
+            if lease.state == LeaseState::Active {
+                let before = handle.token_balance(tenant).await?;
+                handle
+                    .close_lease(lease.id, Some("sandbox stopped".to_string()))
+                    .await
+                    .with_context(|| format!("closing lease {}", lease.id))?;
+                let refund = handle.token_balance(tenant).await?.saturating_sub(before);
+                say(format!(
+                    "lease {} closed ({} back to the tenant)",
+                    lease.id,
+                    output::amount(refund)
+                ));
+            }
+            leases.push(lease.id);
+        }
+    }
+    let deadline = Instant::now() + TEARDOWN_TIMEOUT;
+    let mut left = Vec::new();
+    for lease_id in leases {
+        loop {
+            match docker.status(lease_id).await {
+                Err(RuntimeError::LeaseNotFound { .. }) => {
+                    say(format!(
+                        "lease {lease_id}: containers removed by its provider"
+                    ));
+                    break;
+                }
+                _ if Instant::now() >= deadline => {
+                    left.push(lease_id);
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+    for provider in providers {
+        provider.daemon.shutdown().await;
+    }
+    let mut errors = String::new();
+    for lease_id in left {
+        match docker.teardown(lease_id).await {
+            Ok(()) => say(format!(
+                "lease {lease_id}: containers removed by the sandbox (its provider did not within {} s)",
+                TEARDOWN_TIMEOUT.as_secs()
+            )),
+            Err(error) => {
+                let _ = writeln!(errors, "lease {lease_id}: {error}");
+            }
+        }
+    }
+    if !errors.is_empty() {
+        bail!("containers left behind:\n{errors}");
+    }
+    Ok(())
+}
+
+/// `GET url` (plain HTTP/1.0) until a 2xx answer or `timeout`; the status line's code and
+/// reason, and the body.
+pub async fn http_get_until_ok(url: &str, timeout: Duration) -> Result<(String, String)> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = match http_get(url).await {
+            Ok((code, reason, body)) if (200..300).contains(&code) => {
+                return Ok((format!("{code} {reason}").trim().to_string(), body))
+            }
+            Ok((code, reason, _)) => anyhow::anyhow!("answered {code} {reason}"),
+            Err(error) => error,
+        };
+        if Instant::now() >= deadline {
+            return Err(last.context(format!("no 2xx answer within {} s", timeout.as_secs())));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn http_get(url: &str) -> Result<(u16, String, String)> {
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("{url} is not an http:// URL"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => (&rest[..slash], &rest[slash..]),
+        None => (rest, "/"),
+    };
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(authority)
+            .await
+            .with_context(|| format!("connecting to {authority}"))?;
+        stream
+            .write_all(
+                format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await?;
+        let mut answer = Vec::new();
+        stream
+            .take(1 << 20)
+            .read_to_end(&mut answer)
+            .await
+            .context("reading the answer")?;
+        Ok::<_, anyhow::Error>(answer)
+    };
+    let answer = tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .context("no answer within 5 s")??;
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n").with_context(|| {
+        format!(
+            "not an HTTP answer: {:?}",
+            text.chars().take(80).collect::<String>()
+        )
+    })?;
+    let status = head.lines().next().unwrap_or_default();
+    let mut parts = status.splitn(3, ' ');
+    let _version = parts.next();
+    let code = parts
+        .next()
+        .and_then(|c| c.parse().ok())
+        .with_context(|| format!("bad status line {status:?}"))?;
+    let reason = parts.next().unwrap_or_default().to_string();
+    Ok((code, reason, body.to_string()))
+}
