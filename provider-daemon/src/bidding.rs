@@ -578,12 +578,16 @@ impl BidEngine {
             for order in page {
                 open.insert(order.id);
                 let phase = self.phase(order.id);
-                // Orders whose window closed are for `match_due_orders`, if we bid at all.
-                let undecided = matches!(
-                    phase,
-                    None | Some(BidPhase::Seen | BidPhase::Declined { .. })
-                );
-                if undecided && now < order.bid_window_ends_at {
+                let consider = match phase {
+                    // New to us, even with its window closed: our bid may be on chain from
+                    // before a restart, and then it is ours to match.
+                    None => true,
+                    Some(BidPhase::Seen | BidPhase::Declined { .. }) => {
+                        now < order.bid_window_ends_at
+                    }
+                    Some(_) => false,
+                };
+                if consider {
                     let order_id = order.id;
                     if let Err(error) = self
                         .consider_order(order)

@@ -603,6 +603,53 @@ async fn restart_adopts_running_workloads_and_removes_those_of_closed_leases() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_daemon_matches_the_bid_it_placed_before() {
+    let sandbox = Sandbox::new();
+    let provider = sandbox.provider("provider1").await;
+    let data_dir = sandbox.data_dir("provider1");
+    let first = Daemon::start(
+        Arc::clone(&provider),
+        fake_runtime(),
+        settings(&data_dir, cheap()),
+    )
+    .await
+    .unwrap();
+    let order_id = sandbox
+        .order(order_for(&manifest(IMAGE), BID_WINDOW_SECS))
+        .await;
+    wait_until("the bid is placed", || async {
+        matches!(
+            first.bid_engine().phase(order_id),
+            Some(BidPhase::Bid { .. })
+        )
+    })
+    .await;
+    first.shutdown().await;
+    // The window closes while the daemon is down; nobody has matched the order.
+    tokio::time::sleep(Duration::from_secs(BID_WINDOW_SECS)).await;
+
+    let second = Daemon::start(
+        Arc::clone(&provider),
+        fake_runtime(),
+        settings(&data_dir, cheap()),
+    )
+    .await
+    .unwrap();
+    let lease_id = won_lease(&second, order_id).await;
+    wait_for_phase(&second, lease_id, "awaiting_manifest").await;
+    assert_eq!(
+        second
+            .bid_engine()
+            .ledger()
+            .hold(order_id)
+            .unwrap()
+            .lease_id,
+        Some(lease_id)
+    );
+    second.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lease_without_manifest_is_closed_after_the_timeout() {
     let sandbox = Sandbox::new();
     let provider = sandbox.provider("provider1").await;
