@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use akash_chain_client::akash_types::market::{Bid, Lease, Order, OrderState};
+use akash_chain_client::akash_types::market::{Bid, Lease, LeaseState, Order, OrderState};
 use akash_chain_client::{ChainError, MarketChain, Timestamp, Uint128};
 use akash_manifest::{GroupManifest, PlacementGroup, Proto};
 use anyhow::{bail, Context, Result};
@@ -338,7 +338,12 @@ struct Tracker {
     window_reported: bool,
     outcome: Option<OrderOutcome>,
     last_match_error: Option<String>,
+    /// When the progress last said anything about this order.
+    last_shown: Instant,
 }
+
+/// While a bid window is open, the progress says how long is left at least this often.
+const COUNTDOWN_EVERY: Duration = Duration::from_secs(10);
 
 /// Waits until every order is matched, expired or cancelled, reporting bids as they come.
 /// After an order's window closes, the match is triggered here (anyone may; the providers'
@@ -364,6 +369,7 @@ pub async fn await_matches(
             window_reported: false,
             outcome: None,
             last_match_error: None,
+            last_shown: Instant::now(),
         })
         .collect();
     loop {
@@ -428,6 +434,7 @@ async fn step(
                 _ => best_bid(chain, id).await?,
             };
             if let Some(best) = best {
+                tracker.last_shown = Instant::now();
                 progress.event(&DeployEvent::Bids {
                     group: group.clone(),
                     order_id: id,
@@ -439,6 +446,18 @@ async fn step(
                         .saturating_sub(now.seconds()),
                 });
             }
+        }
+        if now < order.bid_window_ends_at && tracker.last_shown.elapsed() >= COUNTDOWN_EVERY {
+            tracker.last_shown = Instant::now();
+            progress.event(&DeployEvent::Note {
+                group: group.clone(),
+                text: format!(
+                    "order {id}: bid window closes in {} ({} bid{} so far)",
+                    output::duration(order.bid_window_ends_at.seconds() - now.seconds()),
+                    order.bid_count,
+                    if order.bid_count == 1 { "" } else { "s" }
+                ),
+            });
         }
         if now >= order.bid_window_ends_at {
             if !tracker.window_reported {
@@ -633,7 +652,7 @@ pub async fn deploy(
         .filter_map(|g| g.lease().map(|lease| (g.group.clone(), lease.clone())))
         .collect();
     let sent = send_manifests(chain, key, &leased, progress).await?;
-    let running = await_running(key, sent, progress, options).await?;
+    let running = await_running(chain, key, sent, progress, options).await?;
     Ok(DeployReport {
         groups: outcomes,
         running,
@@ -727,6 +746,7 @@ pub async fn send_manifests(
 
 /// Polls each lease's status at its provider until every container runs.
 pub async fn await_running(
+    chain: &dyn MarketChain,
     key: &TenantKey,
     sent: Vec<SentManifest>,
     progress: &dyn Progress,
@@ -765,6 +785,21 @@ pub async fn await_running(
                         .with_context(|| format!("reading the status of lease {lease_id}"))
                 }
             };
+            // A provider that cannot run the workload closes the lease: no point waiting.
+            let lease = chain
+                .lease(lease_id)
+                .await
+                .with_context(|| format!("reading lease {lease_id}"))?;
+            if lease.state != LeaseState::Active {
+                bail!(
+                    "lease {lease_id} is {}{} before its containers ran",
+                    crate::listings::lease_state(&lease.state),
+                    lease
+                        .close_reason
+                        .map(|reason| format!(" ({reason})"))
+                        .unwrap_or_default()
+                );
+            }
             if last_state.as_deref() != Some(state.as_str()) {
                 progress.event(&DeployEvent::Deploying {
                     group: sent.group.clone(),

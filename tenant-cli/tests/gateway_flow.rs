@@ -12,7 +12,7 @@ use akash_chain_client::akash_types::market::{Lease, LeaseState, OrderState};
 use akash_chain_client::embedded::AKASH;
 use akash_chain_client::{EmbeddedChain, EmbeddedHandle, MarketChain, Uint128};
 use akash_cli::commands;
-use akash_cli::deploy::{self, DeployEvent, DeployOptions, RecordProgress};
+use akash_cli::deploy::{self, DeployEvent, DeployOptions, DeployReport, RecordProgress};
 use akash_cli::keys::TenantKey;
 use akash_cli::sdl::SdlFile;
 use akash_manifest::GroupManifest;
@@ -27,9 +27,12 @@ use akash_provider::runtime::{
 use tokio_util::sync::CancellationToken;
 
 /// The provider's side: manifests accepted, and a deployment that runs once one arrived.
+/// With `fails_with`, the provider instead closes the lease with that reason, as a daemon
+/// does when the deployment fails.
 #[derive(Default)]
 struct Provider {
     accepted: Mutex<Vec<(Lease, GroupManifest)>>,
+    fails_with: Option<(Arc<dyn MarketChain>, String)>,
 }
 
 impl Provider {
@@ -40,6 +43,13 @@ impl Provider {
 
 impl ManifestSink for Provider {
     async fn accept(&self, lease: Lease, manifest: GroupManifest) -> Result<(), String> {
+        if let Some((chain, reason)) = &self.fails_with {
+            chain
+                .close_lease(lease.id, Some(reason.clone()))
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(());
+        }
         self.accepted.lock().unwrap().push((lease, manifest));
         Ok(())
     }
@@ -118,11 +128,26 @@ fn prefix() -> String {
     address[..address.find('1').unwrap()].to_string()
 }
 
-#[tokio::test]
-async fn deploy_uploads_each_manifest_to_the_matched_provider_and_reports_its_endpoints() {
+struct Setup {
+    chain: EmbeddedChain,
+    provider_chain: Arc<dyn MarketChain>,
+    provider: Arc<Provider>,
+    gateway: String,
+    shutdown: CancellationToken,
+    served: tokio::task::JoinHandle<()>,
+    tenant: EmbeddedHandle,
+    key: TenantKey,
+}
+
+/// The chain, `provider1` registered with its gateway's URI and root certificate, and a
+/// funded tenant whose address derives from its key.
+async fn setup(fails_with: Option<&str>) -> Setup {
     let chain = EmbeddedChain::start_default().unwrap();
     let provider_chain: Arc<dyn MarketChain> = Arc::new(chain.handle("provider1"));
-    let provider = Arc::new(Provider::default());
+    let provider = Arc::new(Provider {
+        accepted: Mutex::default(),
+        fails_with: fails_with.map(|reason| (Arc::clone(&provider_chain), reason.to_string())),
+    });
 
     let identity = ProviderIdentity::generate().unwrap();
     let certificate = identity.issue_server_cert(&[]).unwrap();
@@ -153,11 +178,25 @@ async fn deploy_uploads_each_manifest_to_the_matched_provider_and_reports_its_en
         .mint(&address, Uint128::new(1_000 * AKASH))
         .await
         .unwrap();
-    let tenant: EmbeddedHandle = chain.handle_for_address(&address);
+    let tenant = chain.handle_for_address(&address);
+    Setup {
+        chain,
+        provider_chain,
+        provider,
+        gateway,
+        shutdown,
+        served,
+        tenant,
+        key,
+    }
+}
 
-    let sdl = SdlFile::load(&example("web.yaml")).unwrap();
-    let group = sdl.groups().remove(0);
-    let progress = Arc::new(RecordProgress::default());
+/// Runs `deploy` of `sdl` while the provider bids on its order and the window is made to end.
+async fn deploy_with_one_bid(
+    setup: &Setup,
+    sdl: &SdlFile,
+    progress: &Arc<RecordProgress>,
+) -> anyhow::Result<DeployReport> {
     let options = DeployOptions {
         poll_interval: Duration::from_millis(50),
         match_grace: Duration::from_secs(20),
@@ -165,19 +204,18 @@ async fn deploy_uploads_each_manifest_to_the_matched_provider_and_reports_its_en
     };
     let deployment = {
         let (tenant, key, sdl, progress) = (
-            tenant.clone(),
-            key.clone(),
+            setup.tenant.clone(),
+            setup.key.clone(),
             sdl.clone(),
-            Arc::clone(&progress),
+            Arc::clone(progress),
         );
         tokio::spawn(async move {
             deploy::deploy(&tenant, &key, &sdl, progress.as_ref(), &options).await
         })
     };
-
-    // The provider bids on the order, then the window is made to end.
     let order = loop {
-        let open = provider_chain
+        let open = setup
+            .provider_chain
             .orders(Some(OrderState::Open), None, None)
             .await
             .unwrap();
@@ -186,20 +224,37 @@ async fn deploy_uploads_each_manifest_to_the_matched_provider_and_reports_its_en
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    provider_chain
+    setup
+        .provider_chain
         .place_bid(order.id, Uint128::new(3), order.spec.resources)
         .await
         .unwrap();
-    chain
+    setup
+        .chain
         .advance_time(Duration::from_secs(order.spec.bid_window_secs + 1))
         .await
         .unwrap();
-
-    let report = tokio::time::timeout(Duration::from_secs(60), deployment)
+    tokio::time::timeout(Duration::from_secs(60), deployment)
         .await
         .expect("deploy finishes")
         .unwrap()
-        .unwrap();
+}
+
+#[tokio::test]
+async fn deploy_uploads_each_manifest_to_the_matched_provider_and_reports_its_endpoints() {
+    let setup = setup(None).await;
+    let Setup {
+        provider_chain,
+        provider,
+        gateway,
+        tenant,
+        key,
+        ..
+    } = &setup;
+    let sdl = SdlFile::load(&example("web.yaml")).unwrap();
+    let group = sdl.groups().remove(0);
+    let progress = Arc::new(RecordProgress::default());
+    let report = deploy_with_one_bid(&setup, &sdl, &progress).await.unwrap();
     assert!(report.all_running());
     let lease = report.leases()[0].clone();
     assert_eq!(lease.provider.as_str(), provider_chain.address());
@@ -265,11 +320,29 @@ async fn deploy_uploads_each_manifest_to_the_matched_provider_and_reports_its_en
         .unwrap_err();
     assert!(format!("{refused:#}").contains("not_tenant"), "{refused:#}");
 
-    commands::close(&tenant, lease.id, None).await.unwrap();
+    commands::close(tenant, lease.id, None).await.unwrap();
     assert_eq!(
         tenant.lease(lease.id).await.unwrap().state,
         LeaseState::ClosedByTenant
     );
-    shutdown.cancel();
-    served.await.unwrap();
+    setup.shutdown.cancel();
+    setup.served.await.unwrap();
+}
+
+#[tokio::test]
+async fn deploy_fails_at_once_when_the_provider_closes_the_lease() {
+    let setup = setup(Some("deployment failed: image not found")).await;
+    let sdl = SdlFile::load(&example("web.yaml")).unwrap();
+    let progress = Arc::new(RecordProgress::default());
+    let error = deploy_with_one_bid(&setup, &sdl, &progress)
+        .await
+        .unwrap_err();
+    let text = format!("{error:#}");
+    assert!(
+        text.contains("lease 1 is closed by provider (deployment failed: image not found)"),
+        "{text}"
+    );
+    assert!(setup.provider.accepted().is_empty());
+    setup.shutdown.cancel();
+    setup.served.await.unwrap();
 }

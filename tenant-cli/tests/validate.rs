@@ -198,7 +198,7 @@ fn missing_files_and_usage_errors() {
     assert!(out.status.success());
     let help = text(&out.stdout);
     for command in [
-        "validate", "deploy", "status", "logs", "close", "orders", "leases",
+        "validate", "deploy", "status", "logs", "close", "orders", "leases", "sandbox",
     ] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
