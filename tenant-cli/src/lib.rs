@@ -40,7 +40,10 @@ use connect::ChainArgs;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    #[command(flatten)]
+    #[command(
+        flatten,
+        next_help_heading = "Chain options (wasmd; validate and sandbox use none)"
+    )]
     pub chain: ChainArgs,
 }
 
@@ -87,17 +90,18 @@ pub enum Command {
         #[arg(long, value_enum)]
         state: Option<OrderStateArg>,
     },
-    /// Run the whole marketplace locally and deploy an SDL file on it: an embedded chain
-    /// with the real contracts, two or three provider daemons with TLS gateways, the local
-    /// Docker engine. Prints each step and the URL; Ctrl-C closes the leases, removes the
-    /// containers and exits.
-    Sandbox(sandbox::SandboxArgs),
     /// List your leases (or a provider's with --provider).
     Leases {
         /// The leases of this provider instead.
         #[arg(long, value_name = "ADDRESS")]
         provider: Option<String>,
     },
+    /// Run the whole marketplace on this machine and deploy an SDL file on it.
+    ///
+    /// An embedded chain with the real contracts, two or three provider daemons with TLS
+    /// gateways on 127.0.0.1, the local Docker engine. Prints each step and the URL; Ctrl-C
+    /// closes the leases, removes the containers and exits.
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// How long `deploy` waits.

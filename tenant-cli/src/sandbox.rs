@@ -33,7 +33,8 @@ use clap::Args;
 use cosmwasm_std::Decimal;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::commands::{deploy_options, deploy_summary};
+use crate::commands::{deploy_options, deploy_summary, fetch_logs};
+use crate::connect::Session;
 use crate::deploy::{self, DeployEvent, DeployReport, Progress};
 use crate::keys::TenantKey;
 use crate::listings;
@@ -52,6 +53,8 @@ const HTTP_READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the providers get to remove a closed lease's containers before the sandbox
 /// removes them itself.
 const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Lines of each service's log shown once the deployment runs.
+const LOG_LINES_SHOWN: usize = 5;
 /// Bids stay unchanged this long before the bid window is skipped (see `--real-time`).
 const BIDS_SETTLED_AFTER: Duration = Duration::from_secs(2);
 
@@ -76,9 +79,9 @@ pub struct SandboxArgs {
 
 /// The name, attributes and price floor of each sandbox provider.
 const PROVIDERS: [(&str, &str, u128); 3] = [
-    ("provider1", "us-west", 3),
-    ("provider2", "us-east", 4),
-    ("provider3", "us-west", 5),
+    ("provider1", "us-west", 1),
+    ("provider2", "us-east", 2),
+    ("provider3", "us-west", 3),
 ];
 
 fn say(text: impl AsRef<str>) {
@@ -291,7 +294,11 @@ pub async fn run(args: SandboxArgs) -> Result<ExitCode> {
             say("not every group runs");
             return Ok(ExitCode::FAILURE);
         }
-        serve(&report, started, args.exit_after_ready).await
+        let session = Session {
+            chain: Arc::new(tenant),
+            key: key.clone(),
+        };
+        serve(&session, &report, started, args.exit_after_ready).await
     }
     .await;
 
@@ -306,6 +313,7 @@ pub async fn run(args: SandboxArgs) -> Result<ExitCode> {
 /// Prints the URLs, checks the first HTTP one answers, then waits for Ctrl-C (or returns at
 /// once with `exit_after_ready`).
 async fn serve(
+    session: &Session,
     report: &DeployReport,
     started: Instant,
     exit_after_ready: bool,
@@ -339,12 +347,38 @@ async fn serve(
     for endpoint in &endpoints {
         say(format!("{}: {}", endpoint.service, endpoint.url));
     }
+    show_logs(session, report).await;
     if exit_after_ready {
         return Ok(ExitCode::SUCCESS);
     }
     say("running; Ctrl-C to close the leases, remove the containers and exit");
     shutdown_signal().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The last lines of every service, read from its provider's gateway as `akash logs` does.
+async fn show_logs(session: &Session, report: &DeployReport) {
+    for running in &report.running {
+        for service in &running.status.services {
+            let lease_id = running.lease.id;
+            match fetch_logs(session, lease_id, Some(&service.name), LOG_LINES_SHOWN).await {
+                Ok(lines) if lines.is_empty() => say(format!(
+                    "logs of {} (lease {lease_id}): none yet",
+                    service.name
+                )),
+                Ok(lines) => {
+                    say(format!(
+                        "logs of {} (lease {lease_id}, last {LOG_LINES_SHOWN} lines per instance, from its provider's gateway):",
+                        service.name
+                    ));
+                    for (_, line) in lines {
+                        println!("    {}-{} | {}", service.name, line.instance, line.line);
+                    }
+                }
+                Err(error) => say(format!("logs of {}: {error:#}", service.name)),
+            }
+        }
+    }
 }
 
 fn chain_prefix() -> String {
