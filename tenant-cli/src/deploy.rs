@@ -1,6 +1,8 @@
 //! The tenant's deployment flow, on any [`MarketChain`]: one order per placement group with
-//! its escrow, then the wait for each order's match (bids seen, window closed, matched or
-//! expired). `akash deploy` and `akash sandbox` share it.
+//! its escrow; the wait for each order's match (bids seen, window closed, matched or
+//! expired); each leased group's manifest uploaded to its provider's gateway (host URI and
+//! root certificate from the registry, requests signed with the tenant's key); the wait
+//! until its containers run, and their endpoints. `akash deploy` and `akash sandbox` share it.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
