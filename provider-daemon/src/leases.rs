@@ -766,7 +766,9 @@ impl<R: ContainerRuntime + 'static> Inner<R> {
                 Err(error) => warn!(lease_id, %error, "lease state unknown"),
             }
         }
-        // Containers of leases that are not Active: removed, after asking the chain once more.
+        // Containers of our leases that are no longer Active: removed, after asking the chain
+        // once more. Containers of another provider's lease, or of a lease this chain does not
+        // know, are left alone: another daemon (or another chain) may share this Docker engine.
         let with_containers: BTreeSet<u64> = self
             .runtime
             .list_leases()
@@ -786,10 +788,12 @@ impl<R: ContainerRuntime + 'static> Inner<R> {
             let stale = match self.chain.lease(lease_id).await {
                 Ok(lease) => {
                     lease.state != LeaseState::Active
-                        || lease.provider.as_str() != self.chain.address()
+                        && lease.provider.as_str() == self.chain.address()
                 }
-                // Not on this chain at all.
-                Err(ChainError::Contract { .. }) => true,
+                Err(ChainError::Contract { .. }) => {
+                    debug!(lease_id, "containers kept: no such lease on this chain");
+                    false
+                }
                 Err(error) => {
                     warn!(lease_id, %error, "containers kept: lease state unknown");
                     false

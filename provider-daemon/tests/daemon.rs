@@ -815,3 +815,44 @@ async fn manifest_uploaded_through_the_gateway_is_deployed() {
     daemon.shutdown().await;
     assert!(client.status(lease_id, &tenant_key).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_leaves_the_containers_of_another_providers_lease_alone() {
+    // Two daemons on one Docker engine (as in the sandbox): the second one's recovery and
+    // periodic checks must not remove the first one's running workload.
+    let sandbox = Sandbox::new();
+    let provider1 = sandbox.provider("provider1").await;
+    let provider2 = sandbox.provider("provider2").await;
+    let runtime = fake_runtime();
+    let first = Daemon::start(
+        Arc::clone(&provider1),
+        Arc::clone(&runtime),
+        settings(&sandbox.data_dir("provider1"), cheap()),
+    )
+    .await
+    .unwrap();
+    let workload = manifest(IMAGE);
+    let order = sandbox.order(order_for(&workload, BID_WINDOW_SECS)).await;
+    let lease_id = won_lease(&first, order).await;
+    first
+        .leases()
+        .accept_manifest(lease_id, workload.clone())
+        .await
+        .unwrap();
+    wait_for_phase(&first, lease_id, "running").await;
+    let containers = runtime.status(lease_id).await.unwrap();
+
+    let second = Daemon::start(
+        Arc::clone(&provider2),
+        Arc::clone(&runtime),
+        settings(&sandbox.data_dir("provider2"), cheap()),
+    )
+    .await
+    .unwrap();
+    assert!(second.recovery().torn_down.is_empty());
+    assert!(second.recovery().adopted.is_empty());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(runtime.status(lease_id).await.unwrap(), containers);
+    second.shutdown().await;
+    first.shutdown().await;
+}
