@@ -9,64 +9,66 @@ use crate::output::{self, Table};
 /// Page size of the listing queries.
 const PAGE: u32 = 50;
 
-/// Every order (optionally in one state), page by page.
-pub async fn all_orders(chain: &dyn MarketChain, state: Option<OrderState>) -> Result<Vec<Order>> {
-    let mut orders = Vec::new();
+/// Follows the pages of an id-ordered listing until a short page.
+async fn collect_pages<T, F, Fut>(id_of: fn(&T) -> u64, mut fetch_page: F) -> Result<Vec<T>>
+where
+    F: FnMut(Option<u64>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>>>,
+{
+    let mut items = Vec::new();
     let mut start_after = None;
     loop {
-        let page = chain
-            .orders(state, start_after, Some(PAGE))
-            .await
-            .context("listing orders")?;
-        let last = page.last().map(|o| o.id);
+        let page = fetch_page(start_after).await?;
+        let last = page.last().map(id_of);
         let full = page.len() == PAGE as usize;
-        orders.extend(page);
+        items.extend(page);
         match last {
             Some(last) if full => start_after = Some(last),
-            _ => break,
+            _ => return Ok(items),
         }
     }
-    Ok(orders)
+}
+
+/// Every order (optionally in one state), page by page.
+pub async fn all_orders(chain: &dyn MarketChain, state: Option<OrderState>) -> Result<Vec<Order>> {
+    collect_pages(
+        |order: &Order| order.id,
+        |start_after| async move {
+            chain
+                .orders(state, start_after, Some(PAGE))
+                .await
+                .context("listing orders")
+        },
+    )
+    .await
 }
 
 /// Every lease of `tenant`, page by page.
 pub async fn tenant_leases(chain: &dyn MarketChain, tenant: &str) -> Result<Vec<Lease>> {
-    let mut leases = Vec::new();
-    let mut start_after = None;
-    loop {
-        let page = chain
-            .leases_by_tenant(tenant, start_after, Some(PAGE))
-            .await
-            .with_context(|| format!("listing the leases of {tenant}"))?;
-        let last = page.last().map(|l| l.id);
-        let full = page.len() == PAGE as usize;
-        leases.extend(page);
-        match last {
-            Some(last) if full => start_after = Some(last),
-            _ => break,
-        }
-    }
-    Ok(leases)
+    collect_pages(
+        |lease: &Lease| lease.id,
+        |start_after| async move {
+            chain
+                .leases_by_tenant(tenant, start_after, Some(PAGE))
+                .await
+                .with_context(|| format!("listing the leases of {tenant}"))
+        },
+    )
+    .await
 }
 
 /// Every lease of `provider`, page by page.
 pub async fn provider_leases(chain: &dyn MarketChain, provider: &str) -> Result<Vec<Lease>> {
-    let mut leases = Vec::new();
-    let mut start_after = None;
-    loop {
-        let page = chain
-            .leases_by_provider(provider, start_after, Some(PAGE))
-            .await
-            .with_context(|| format!("listing the leases of provider {provider}"))?;
-        let last = page.last().map(|l| l.id);
-        let full = page.len() == PAGE as usize;
-        leases.extend(page);
-        match last {
-            Some(last) if full => start_after = Some(last),
-            _ => break,
-        }
-    }
-    Ok(leases)
+    collect_pages(
+        |lease: &Lease| lease.id,
+        |start_after| async move {
+            chain
+                .leases_by_provider(provider, start_after, Some(PAGE))
+                .await
+                .with_context(|| format!("listing the leases of provider {provider}"))
+        },
+    )
+    .await
 }
 
 pub fn lease_state(state: &LeaseState) -> &'static str {
