@@ -1,6 +1,7 @@
 //! `akash-provider`: the provider daemon's command line. `run` serves leases until Ctrl-C or
 //! SIGTERM; `register` registers (or updates) the provider on chain and stakes.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use akash_chain_client::Uint128;
@@ -42,10 +43,14 @@ fn load_config(path: &Path) -> Result<ProviderConfig> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // Logs on stderr (stdout carries `register`'s result line, which scripts read), coloured
+    // only on a terminal.
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match Cli::parse().command {
         Command::Run { config } => {

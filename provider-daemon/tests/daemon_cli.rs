@@ -49,7 +49,17 @@ fn register_creates_the_identity_registers_and_stakes() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("registered (stake 5000000)"), "{stdout}");
+    // stdout carries the result alone (scripts read it); the logs go to stderr, without
+    // colour codes when stderr is not a terminal.
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(
+        lines[0].ends_with(" registered (stake 5000000)"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("staked"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr}");
     // The root certificate registered is the one kept in the data dir.
     assert!(dir.path().join("data").read_dir().unwrap().count() >= 2);
 }
