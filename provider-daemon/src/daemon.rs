@@ -22,6 +22,7 @@ use tracing::{debug, info, warn};
 
 use crate::bidding::{offered_capacity, BidEngine, BidEngineSettings, CapacityLedger, RateCard};
 use crate::config::{CapacityConfig, ChainKind, ConfigError, ProviderConfig};
+use crate::distribution::{DistributionSettings, ManifestFetcher};
 use crate::gateway::tls::{server_config, TlsConfigError};
 use crate::gateway::{GatewayConfig, GatewayError, GatewayServer};
 use crate::identity::{IdentityError, ProviderIdentity};
@@ -200,14 +201,43 @@ impl<R: ContainerRuntime + 'static> Daemon<R> {
 
     /// Starts the HTTPS gateway with a certificate issued by `identity` for `public_host`,
     /// the lease manager as its manifest sink and lease view; it stops with the daemon.
-    /// Returns the address bound (useful when the port asked was 0).
+    /// From then on, leases also fetch shared manifests from other providers, presenting a
+    /// client certificate of `identity`. Returns the address bound (useful when the port
+    /// asked was 0).
     pub async fn start_gateway(
         &self,
         config: GatewayConfig,
         identity: &ProviderIdentity,
         public_host: &str,
     ) -> Result<SocketAddr, DaemonError> {
+        self.start_gateway_with(
+            config,
+            identity,
+            public_host,
+            Some(DistributionSettings::default()),
+        )
+        .await
+    }
+
+    /// [`Daemon::start_gateway`]; `distribution: None` leaves manifest fetching off (every
+    /// lease then waits for its tenant's upload, as a benchmark baseline).
+    pub async fn start_gateway_with(
+        &self,
+        config: GatewayConfig,
+        identity: &ProviderIdentity,
+        public_host: &str,
+        distribution: Option<DistributionSettings>,
+    ) -> Result<SocketAddr, DaemonError> {
         let certificate = identity.issue_server_cert(&[public_host.to_string()])?;
+        if let Some(settings) = distribution {
+            let client_certificate = identity.issue_client_cert(self.chain.address())?;
+            self.leases
+                .enable_manifest_fetching(Arc::new(ManifestFetcher::new(
+                    Arc::clone(&self.chain),
+                    client_certificate,
+                    settings,
+                )));
+        }
         let leases = Arc::new(self.leases.clone());
         let server = GatewayServer::bind(
             config,

@@ -301,6 +301,21 @@ impl ProviderIdentity {
     }
 }
 
+impl ProviderIdentity {
+    /// The certificate this provider presents to other providers' gateways (to fetch a
+    /// manifest it shares with them): client authentication only, the provider's chain
+    /// address as commonName, valid for [`SERVER_CERT_VALIDITY`].
+    pub fn issue_client_cert(&self, address: &str) -> Result<IssuedCertificate, IdentityError> {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, address);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        set_validity(&mut params, SERVER_CERT_VALIDITY);
+        self.issue_leaf(params)
+    }
+}
+
 fn new_key_pair() -> Result<KeyPair, IdentityError> {
     KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
         .map_err(|e| IdentityError::Issue(format!("generating a P-256 key: {e}")))

@@ -3,7 +3,8 @@
 //! Each lease has a worker task and a [`LeasePhase`]: AwaitingManifest -> Deploying ->
 //! Running, or Failed (the lease is then closed on chain with the reason) and finally Closed
 //! (containers removed, capacity freed). Manifests come from the gateway through
-//! [`LeaseManager::accept_manifest`]. State is rebuilt on start from the chain (our Active
+//! [`LeaseManager::accept_manifest`], or from another provider whose lease carries the same
+//! hash ([`crate::distribution`]). State is rebuilt on start from the chain (our Active
 //! leases) and from the runtime's containers: a running workload of an Active lease is
 //! adopted as it is, never restarted; containers of leases no longer Active are removed.
 //! The only things kept on disk are what neither knows: verified manifest documents
@@ -12,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use akash_chain_client::{ChainError, MarketChain, MarketEvent, Timestamp};
@@ -26,6 +27,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use crate::bidding::{CapacityLedger, Resources};
+use crate::distribution::{DistributionStats, ManifestFetcher};
 use crate::gateway::{LeaseStatus, LeaseView, ManifestSink, ViewError};
 use crate::runtime::{
     ContainerRuntime, DeploymentSpec, DeploymentStatus, LeaseRef, LogLine, PortSpec, Protocol,
@@ -37,6 +39,8 @@ const MAX_CLOSED_LEASES_KEPT: usize = 4096;
 /// Attempts of a deployment that fails because the Docker engine is unreachable.
 const ENGINE_RETRIES: u32 = 5;
 const ENGINE_RETRY_DELAY: Duration = Duration::from_secs(2);
+/// Pause while waiting for manifest fetching to be enabled, or for the chain to answer.
+const FETCHER_WAIT: Duration = Duration::from_millis(250);
 
 #[derive(Clone, Debug)]
 pub struct LeaseManagerSettings {
@@ -338,6 +342,8 @@ struct Inner<R> {
     settings: LeaseManagerSettings,
     store: ManifestStore,
     leases: Mutex<BTreeMap<u64, LeaseEntry>>,
+    /// Set once the gateway runs: a provider fetches shared manifests only if it serves.
+    fetcher: OnceLock<Arc<ManifestFetcher>>,
     tasks: TaskTracker,
     cancel: CancellationToken,
 }
@@ -362,6 +368,7 @@ impl<R: ContainerRuntime + 'static> LeaseManager<R> {
                 settings,
                 store,
                 leases: Mutex::new(BTreeMap::new()),
+                fetcher: OnceLock::new(),
                 tasks,
                 cancel,
             }),
@@ -370,6 +377,17 @@ impl<R: ContainerRuntime + 'static> LeaseManager<R> {
 
     pub fn manifest_store(&self) -> &ManifestStore {
         &self.inner.store
+    }
+
+    /// Counters of manifest fetching from other providers, once enabled.
+    pub fn distribution_stats(&self) -> Option<Arc<DistributionStats>> {
+        self.inner.fetcher.get().map(|fetcher| fetcher.stats())
+    }
+
+    /// From now on, leases waiting for their manifest also fetch it from other providers
+    /// whose leases carry the same hash. Only the first call has an effect.
+    pub fn enable_manifest_fetching(&self, fetcher: Arc<ManifestFetcher>) {
+        let _ = self.inner.fetcher.set(fetcher);
     }
 
     pub fn report(&self, lease_id: u64) -> Option<LeaseReport> {
@@ -926,6 +944,13 @@ impl<R: ContainerRuntime + 'static> Inner<R> {
                 }
             }
             let awaiting = report.phase == LeasePhase::AwaitingManifest;
+            let from_peers = async {
+                if awaiting {
+                    self.manifest_from_peers(lease_id).await
+                } else {
+                    std::future::pending().await
+                }
+            };
             let timeout = async {
                 if awaiting {
                     tokio::time::sleep_until(deadline).await
@@ -956,6 +981,19 @@ impl<R: ContainerRuntime + 'static> Inner<R> {
                         }
                     }
                 },
+                manifest = from_peers => {
+                    let sha256 = manifest.sha256_hex();
+                    if sha256 != report.manifest_sha256 {
+                        continue; // a new version came meanwhile
+                    }
+                    // Stored first: from now on this provider serves it on to the others.
+                    if let Err(error) = self.store.save(&manifest) {
+                        warn!(%error, "fetched manifest not stored: deployed but not served on");
+                    }
+                    if !self.deploy(lease_id, manifest, &cancel).await {
+                        return;
+                    }
+                }
                 _ = timeout => {
                     let reason = format!(
                         "no manifest received within {} s of the lease start",
@@ -966,6 +1004,27 @@ impl<R: ContainerRuntime + 'static> Inner<R> {
                 }
             }
         }
+    }
+
+    /// The lease's document from another provider holding it (see [`crate::distribution`]);
+    /// pending until the gateway has enabled fetching.
+    async fn manifest_from_peers(&self, lease_id: u64) -> GroupManifest {
+        let fetcher = loop {
+            if let Some(fetcher) = self.fetcher.get() {
+                break Arc::clone(fetcher);
+            }
+            tokio::time::sleep(FETCHER_WAIT).await;
+        };
+        let lease = loop {
+            match self.chain.lease(lease_id).await {
+                Ok(lease) => break lease,
+                Err(error) => {
+                    warn!(%error, "querying the lease to fetch its manifest");
+                    tokio::time::sleep(FETCHER_WAIT).await;
+                }
+            }
+        };
+        fetcher.fetch(&lease).await
     }
 
     /// Deploys `manifest`; false if the lease failed (and was closed) or the daemon stops.
@@ -1127,6 +1186,10 @@ impl<R: ContainerRuntime + 'static> LeaseView for LeaseManager<R> {
             }
             Err(error) => Err(ViewError::Unavailable(error.to_string())),
         }
+    }
+
+    fn manifest_document(&self, sha256: &str) -> Option<Vec<u8>> {
+        self.inner.store.document(sha256)
     }
 
     async fn logs(

@@ -3,6 +3,7 @@
 pub mod bidding;
 pub mod config;
 pub mod daemon;
+pub mod distribution;
 pub mod gateway;
 pub mod identity;
 pub mod leases;

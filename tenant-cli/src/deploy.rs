@@ -92,6 +92,14 @@ pub enum DeployEvent {
         sha256: String,
         bytes: usize,
     },
+    /// The lease carries a manifest already uploaded for another lease: its provider fetches
+    /// the document from that lease's provider (over mTLS, checked against the chain).
+    ManifestShared {
+        group: String,
+        lease_id: u64,
+        /// The lease whose provider got the upload.
+        uploaded_for: u64,
+    },
     /// The containers of a lease are not all running yet (`pending`, `degraded`).
     Deploying {
         group: String,
@@ -192,6 +200,14 @@ impl DeployEvent {
             } => format!(
                 "[{group}] lease {lease_id}: manifest uploaded to {gateway} ({bytes} bytes, sha256 {}...), verified by the provider against the lease",
                 &sha256[..sha256.len().min(16)]
+            ),
+            DeployEvent::ManifestShared {
+                group,
+                lease_id,
+                uploaded_for,
+            } => format!(
+                "[{group}] lease {lease_id}: same manifest as lease {uploaded_for}; its provider \
+                 fetches the document from that lease's provider (not uploaded again)"
             ),
             DeployEvent::Deploying {
                 group,
@@ -676,7 +692,8 @@ const UPLOAD_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// Sends each group's document to the gateway of its lease's provider (host URI and root
 /// certificate from the registry), signed with the tenant's key; checks the receipt names the
-/// lease's hash.
+/// lease's hash. A document is uploaded once: the providers of other leases carrying the same
+/// hash fetch it from the provider that got it.
 pub async fn send_manifests(
     chain: &dyn MarketChain,
     key: &TenantKey,
@@ -684,6 +701,7 @@ pub async fn send_manifests(
     progress: &dyn Progress,
 ) -> Result<Vec<SentManifest>> {
     let mut sent = Vec::with_capacity(leased.len());
+    let mut uploaded: std::collections::BTreeMap<String, u64> = Default::default();
     for (group, lease) in leased {
         let document = group.document_bytes();
         let sha256 = group.sha256_hex();
@@ -696,6 +714,20 @@ pub async fn send_manifests(
             );
         }
         let (client, gateway) = gateway::client_for(chain, lease).await?;
+        if let Some(&uploaded_for) = uploaded.get(&sha256) {
+            progress.event(&DeployEvent::ManifestShared {
+                group: group.name().to_string(),
+                lease_id: lease.id,
+                uploaded_for,
+            });
+            sent.push(SentManifest {
+                group: group.name().to_string(),
+                manifest: group.manifest().clone(),
+                lease: lease.clone(),
+                client,
+            });
+            continue;
+        }
         let mut attempt = 1;
         let receipt = loop {
             match client
@@ -729,6 +761,7 @@ pub async fn send_manifests(
                 lease.id
             );
         }
+        uploaded.insert(sha256.clone(), lease.id);
         progress.event(&DeployEvent::ManifestSent {
             group: group.name().to_string(),
             lease_id: lease.id,

@@ -27,6 +27,14 @@ pub fn logs_path(lease_id: u64, service: &str, tail: usize) -> String {
     format!("/v1/leases/{lease_id}/logs?service={service}&tail={tail}")
 }
 
+/// `GET`: a manifest document this provider holds, by its sha256, for a participant of a
+/// lease that carries it: `lease_id` is the requester's own lease (a provider proving itself
+/// with a client certificate of that lease's provider root) or, signed by the tenant, any
+/// lease of that tenant carrying the hash. The answer is the document's exact bytes.
+pub fn shared_manifest_path(sha256: &str, lease_id: u64) -> String {
+    format!("/v1/manifests/{sha256}?lease={lease_id}")
+}
+
 /// Body of every refusal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -52,6 +60,13 @@ pub mod codes {
     pub const NOT_TENANT: &str = "not_tenant";
     /// 403: the lease belongs to another provider.
     pub const NOT_OUR_LEASE: &str = "not_our_lease";
+    /// 403: the client certificate was not issued by the root registered for the provider of
+    /// the lease the request names.
+    pub const BAD_CLIENT_CERTIFICATE: &str = "bad_client_certificate";
+    /// 403: the lease named does not carry the manifest asked for, or is not active.
+    pub const NOT_PARTICIPANT: &str = "not_participant";
+    /// 404: this provider does not hold that manifest document (yet).
+    pub const MANIFEST_NOT_HELD: &str = "manifest_not_held";
     /// 404: no such lease on chain.
     pub const UNKNOWN_LEASE: &str = "unknown_lease";
     /// 404: no such route.

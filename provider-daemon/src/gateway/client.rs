@@ -22,7 +22,8 @@ use tokio_rustls::TlsConnector;
 
 use super::api::{self, ErrorBody, LeaseLogs, LeaseStatus, UploadReceipt};
 use super::auth::{sign_request, RequestToSign, EMPTY_BODY_SHA256};
-use super::tls::client_config;
+use super::tls::client_config_as;
+use crate::identity::IssuedCertificate;
 
 /// Default limit for connecting, the TLS handshake and one whole exchange.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -104,6 +105,16 @@ impl GatewayClient {
     /// A client of the gateway at `host_uri` (`https://host[:port]`, as registered on chain)
     /// that trusts only `root_certificate_pem` (the root registered with it).
     pub fn new(host_uri: &str, root_certificate_pem: &str) -> Result<Self, ClientError> {
+        Self::new_as(host_uri, root_certificate_pem, None)
+    }
+
+    /// [`GatewayClient::new`] presenting `client_certificate` in the handshake: how a
+    /// provider proves itself to another provider's gateway.
+    pub fn new_as(
+        host_uri: &str,
+        root_certificate_pem: &str,
+        client_certificate: Option<&IssuedCertificate>,
+    ) -> Result<Self, ClientError> {
         let invalid = |reason: &str| ClientError::InvalidHostUri {
             uri: host_uri.to_string(),
             reason: reason.to_string(),
@@ -126,7 +137,7 @@ impl GatewayClient {
         let port = authority.port_u16().unwrap_or(HTTPS_PORT);
         let server_name = ServerName::try_from(host.clone())
             .map_err(|e| invalid(&format!("host {host:?}: {e}")))?;
-        let tls = client_config(root_certificate_pem)
+        let tls = client_config_as(root_certificate_pem, client_certificate)
             .map_err(|e| ClientError::InvalidRootCertificate(e.to_string()))?;
         Ok(GatewayClient {
             authority: authority.as_str().to_string(),
@@ -193,6 +204,57 @@ impl GatewayClient {
             .await
     }
 
+    /// The document `sha256` as this gateway serves it to another participant: `lease_id` is
+    /// the requester's own lease carrying that hash, proven by the client certificate this
+    /// client was made with ([`GatewayClient::new_as`]). The bytes are returned as received,
+    /// at most [`MAX_DOCUMENT_BYTES`]: the caller checks them against the chain.
+    pub async fn fetch_shared_manifest(
+        &self,
+        sha256: &str,
+        lease_id: u64,
+    ) -> Result<Bytes, ClientError> {
+        let path = api::shared_manifest_path(sha256, lease_id);
+        let request = self
+            .request(Method::GET, &path)?
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        self.fetch_document(request).await
+    }
+
+    /// The document `sha256` for its tenant, who signs with `key` and names one of its
+    /// leases carrying that hash.
+    pub async fn fetch_manifest_as_tenant(
+        &self,
+        sha256: &str,
+        lease_id: u64,
+        key: &SigningKey,
+    ) -> Result<Bytes, ClientError> {
+        let path = api::shared_manifest_path(sha256, lease_id);
+        let to_sign = RequestToSign {
+            method: Method::GET.as_str(),
+            path: &path,
+            lease_id,
+            body_sha256_hex: EMPTY_BODY_SHA256,
+        };
+        let request = self
+            .signed(Method::GET, &path, &to_sign, key)?
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        self.fetch_document(request).await
+    }
+
+    async fn fetch_document(&self, request: Request<Full<Bytes>>) -> Result<Bytes, ClientError> {
+        let response =
+            tokio::time::timeout(self.timeout, self.exchange(request, MAX_DOCUMENT_BYTES))
+                .await
+                .map_err(|_| ClientError::Timeout(self.timeout))??;
+        if response.status == StatusCode::OK {
+            Ok(response.body)
+        } else {
+            Err(refusal(response))
+        }
+    }
+
     async fn get<T: DeserializeOwned>(
         &self,
         lease_id: u64,
@@ -250,12 +312,16 @@ impl GatewayClient {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        tokio::time::timeout(self.timeout, self.exchange(request))
+        tokio::time::timeout(self.timeout, self.exchange(request, MAX_RESPONSE_BYTES))
             .await
             .map_err(|_| ClientError::Timeout(self.timeout))?
     }
 
-    async fn exchange<B>(&self, request: Request<B>) -> Result<RawResponse, ClientError>
+    async fn exchange<B>(
+        &self,
+        request: Request<B>,
+        max_body_bytes: usize,
+    ) -> Result<RawResponse, ClientError>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -282,7 +348,7 @@ impl GatewayClient {
                 .await
                 .map_err(|e| ClientError::Http(e.to_string()))?;
             let status = response.status();
-            let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+            let body = Limited::new(response.into_body(), max_body_bytes)
                 .collect()
                 .await
                 .map_err(|e| ClientError::Http(format!("reading the answer: {e}")))?
@@ -340,19 +406,24 @@ fn decode<T: DeserializeOwned>(response: RawResponse) -> Result<T, ClientError> 
             }
         });
     }
+    Err(refusal(response))
+}
+
+/// The gateway's refusal in a non-200 answer.
+fn refusal(response: RawResponse) -> ClientError {
     match response.error_body() {
-        Some(ErrorBody { error, reason }) => Err(ClientError::Refused {
+        Some(ErrorBody { error, reason }) => ClientError::Refused {
             status: response.status.as_u16(),
             error,
             reason,
-        }),
-        None => Err(ClientError::UnexpectedResponse {
+        },
+        None => ClientError::UnexpectedResponse {
             status: response.status.as_u16(),
             reason: String::from_utf8_lossy(&response.body)
                 .chars()
                 .take(200)
                 .collect(),
-        }),
+        },
     }
 }
 

@@ -8,6 +8,9 @@
 //!   handed to the [`ManifestSink`]. Answer: [`api::UploadReceipt`].
 //! - `GET /v1/leases/{lease_id}/status`: [`api::LeaseStatus`] from the [`LeaseView`].
 //! - `GET /v1/leases/{lease_id}/logs?service=NAME&tail=N`: [`api::LeaseLogs`].
+//! - `GET /v1/manifests/{sha256}?lease={lease_id}`: a manifest document this provider holds,
+//!   for another provider whose lease carries the same hash (client certificate issued by
+//!   that provider's root on chain) or for the tenant (signed). See [`crate::distribution`].
 //!
 //! Authentication is [`auth`]; the tenant side is [`client::GatewayClient`], which trusts only
 //! the provider's root certificate as registered on chain.
@@ -89,6 +92,13 @@ pub trait LeaseView: Send + Sync + 'static {
         service: String,
         tail: usize,
     ) -> impl Future<Output = Result<Vec<LogLine>, ViewError>> + Send;
+
+    /// The exact bytes of a verified manifest document this provider holds, served to the
+    /// other participants of leases carrying it. None: not held (the default).
+    fn manifest_document(&self, sha256: &str) -> Option<Vec<u8>> {
+        let _ = sha256;
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

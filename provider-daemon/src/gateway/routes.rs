@@ -14,11 +14,20 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 use tracing::Instrument;
 
 use super::api::{codes, ErrorBody, LeaseLogs, UploadReceipt, DEFAULT_LOG_TAIL, MAX_LOG_TAIL};
 use super::auth::{AuthError, RequestToSign, TenantProof, EMPTY_BODY_SHA256};
+use super::tls::verify_provider_chain;
 use super::{LeaseView, ManifestSink, ViewError};
+
+/// Prefix of the route serving held manifest documents to participants.
+const SHARED_MANIFESTS_PREFIX: &str = "/v1/manifests/";
+
+/// The certificates a client presented in the TLS handshake, leaf first (empty if none).
+pub(crate) type ClientChain = Arc<Vec<CertificateDer<'static>>>;
 
 /// A refusal: status, stable code and a sentence naming the value refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +117,7 @@ fn parse_path(path: &str) -> Result<(u64, Route), ApiError> {
             codes::NOT_FOUND,
             format!(
                 "no route {path:?}: the gateway serves /v1/leases/{{lease_id}}/manifest, \
-                 /status and /logs"
+                 /status, /logs and /v1/manifests/{{sha256}}?lease={{lease_id}}"
             ),
         )
     };
@@ -204,8 +213,13 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
         }
     }
 
-    /// Never fails: every refusal is a JSON response.
-    pub async fn handle<B>(&self, request: Request<B>) -> Response<Full<Bytes>>
+    /// Never fails: every refusal is a JSON response. `client_chain` is what the client
+    /// presented in the TLS handshake.
+    pub async fn handle<B>(
+        &self,
+        request: Request<B>,
+        client_chain: ClientChain,
+    ) -> Response<Full<Bytes>>
     where
         B: Body<Data = Bytes> + Send + Unpin,
         B::Error: std::fmt::Display,
@@ -219,7 +233,7 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
             lease_id = tracing::field::Empty
         );
         let timeout = self.request_timeout;
-        let answer = tokio::time::timeout(timeout, self.route(request))
+        let answer = tokio::time::timeout(timeout, self.route(request, &client_chain))
             .instrument(span.clone())
             .await;
         let response = match answer {
@@ -236,33 +250,26 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
         response
     }
 
-    async fn route<B>(&self, request: Request<B>) -> Result<Response<Full<Bytes>>, ApiError>
+    async fn route<B>(
+        &self,
+        request: Request<B>,
+        client_chain: &[CertificateDer<'static>],
+    ) -> Result<Response<Full<Bytes>>, ApiError>
     where
         B: Body<Data = Bytes> + Send + Unpin,
         B::Error: std::fmt::Display,
     {
+        if let Some(sha256) = request.uri().path().strip_prefix(SHARED_MANIFESTS_PREFIX) {
+            if request.method() != Method::GET {
+                return Ok(method_not_allowed(&request, Method::GET));
+            }
+            let sha256 = sha256.to_string();
+            return self.shared_manifest(&sha256, &request, client_chain).await;
+        }
         let (lease_id, route) = parse_path(request.uri().path())?;
         tracing::Span::current().record("lease_id", lease_id);
         if request.method() != route.method() {
-            let mut response = ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                codes::METHOD_NOT_ALLOWED,
-                format!(
-                    "{} is not served on {}: use {}",
-                    request.method(),
-                    request.uri().path(),
-                    route.method()
-                ),
-            )
-            .into_response();
-            let allow = match route.method() {
-                Method::PUT => "PUT",
-                _ => "GET",
-            };
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static(allow));
-            return Ok(response);
+            return Ok(method_not_allowed(&request, route.method()));
         }
         match route {
             Route::Manifest => self.upload(lease_id, request).await,
@@ -351,6 +358,109 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
         }
     }
 
+    /// A held document for a participant: the lease named in the query must be active and
+    /// carry `sha256`; the requester proves it is that lease's provider (a client certificate
+    /// issued by the provider's root on chain) or its tenant (a signed request).
+    async fn shared_manifest<B>(
+        &self,
+        sha256: &str,
+        request: &Request<B>,
+        client_chain: &[CertificateDer<'static>],
+    ) -> Result<Response<Full<Bytes>>, ApiError> {
+        if !is_sha256_hex(sha256) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                codes::BAD_REQUEST,
+                format!("{sha256:?} is not a sha256 (64 lowercase hex characters)"),
+            ));
+        }
+        let lease_id = parse_lease_query(request.uri().query())?;
+        tracing::Span::current().record("lease_id", lease_id);
+        let lease = self.lease(lease_id).await?;
+        if lease.manifest_sha256 != sha256 || lease.state != LeaseState::Active {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                codes::NOT_PARTICIPANT,
+                format!(
+                    "lease {lease_id} ({:?}, manifest {}) is not an active lease carrying \
+                     manifest {sha256}",
+                    lease.state, lease.manifest_sha256
+                ),
+            ));
+        }
+        if client_chain.is_empty() {
+            let proof = TenantProof::from_headers(request.headers()).map_err(|error| {
+                let mut refusal = ApiError::from(error);
+                refusal.reason = format!(
+                    "{}; a provider presents a client certificate of its registered root \
+                     instead",
+                    refusal.reason
+                );
+                refusal
+            })?;
+            proof.check_timestamp(unix_now())?;
+            proof.check_tenant(lease.tenant.as_str())?;
+            proof.verify(&RequestToSign {
+                method: request.method().as_str(),
+                path: request_target(request),
+                lease_id,
+                body_sha256_hex: EMPTY_BODY_SHA256,
+            })?;
+        } else {
+            self.check_provider_certificate(&lease, client_chain)
+                .await?;
+        }
+        let document = self.view.manifest_document(sha256).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                codes::MANIFEST_NOT_HELD,
+                format!("this provider does not hold manifest {sha256} (yet)"),
+            )
+        })?;
+        let mut response = Response::new(Full::new(Bytes::from(document)));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(response)
+    }
+
+    /// The client's chain must be issued, for client authentication, by the root registered
+    /// on chain for `lease`'s provider.
+    async fn check_provider_certificate(
+        &self,
+        lease: &Lease,
+        client_chain: &[CertificateDer<'static>],
+    ) -> Result<(), ApiError> {
+        let provider = self
+            .chain
+            .provider(lease.provider.as_str())
+            .await
+            .map_err(|error| {
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    codes::CHAIN_UNAVAILABLE,
+                    format!(
+                        "querying provider {} on chain failed: {error}",
+                        lease.provider
+                    ),
+                )
+            })?;
+        let refused = |reason: String| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                codes::BAD_CLIENT_CERTIFICATE,
+                format!(
+                    "the client certificate is not from the root registered for provider {} \
+                     (the provider of lease {}): {reason}",
+                    lease.provider, lease.id
+                ),
+            )
+        };
+        let root = CertificateDer::from_pem_slice(provider.root_certificate_pem.as_bytes())
+            .map_err(|e| refused(format!("the registered root does not parse: {e}")))?;
+        verify_provider_chain(client_chain, &root).map_err(refused)
+    }
+
     async fn upload<B>(
         &self,
         lease_id: u64,
@@ -427,6 +537,56 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
             },
         ))
     }
+}
+
+/// 405 naming the method the route serves, with its `Allow` header.
+fn method_not_allowed<B>(request: &Request<B>, allowed: Method) -> Response<Full<Bytes>> {
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        codes::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not served on {}: use {allowed}",
+            request.method(),
+            request.uri().path(),
+        ),
+    )
+    .into_response();
+    let allow = match allowed {
+        Method::PUT => "PUT",
+        _ => "GET",
+    };
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// `lease=N` of the shared manifest route.
+fn parse_lease_query(query: Option<&str>) -> Result<u64, ApiError> {
+    let bad = |reason: String| ApiError::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, reason);
+    let mut lease = None;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "lease" => {
+                lease = Some(
+                    value
+                        .parse()
+                        .map_err(|_| bad(format!("lease {value:?} is not an unsigned integer")))?,
+                )
+            }
+            other => {
+                return Err(bad(format!(
+                    "unknown query parameter {other:?}: the manifests route takes lease"
+                )))
+            }
+        }
+    }
+    lease.ok_or_else(|| bad("the query names no lease=ID".to_string()))
+}
+
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Path and query as the client sent them: what the signature covers.

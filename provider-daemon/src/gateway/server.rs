@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::routes::Handler;
+use super::routes::{ClientChain, Handler};
 use super::{GatewayConfig, LeaseView, ManifestSink};
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) before the next one.
@@ -155,10 +155,18 @@ impl<S: ManifestSink, V: LeaseView> Connection<S, V> {
                 }
             },
         };
+        let client_chain: ClientChain = Arc::new(
+            tls.get_ref()
+                .1
+                .peer_certificates()
+                .map(|chain| chain.iter().map(|c| c.clone().into_owned()).collect())
+                .unwrap_or_default(),
+        );
         let handler = Arc::clone(&self.handler);
         let service = service_fn(move |request| {
             let handler = Arc::clone(&handler);
-            async move { Ok::<_, Infallible>(handler.handle(request).await) }
+            let client_chain = Arc::clone(&client_chain);
+            async move { Ok::<_, Infallible>(handler.handle(request, client_chain).await) }
         });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
