@@ -28,7 +28,7 @@ use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use crate::bidding::{CapacityLedger, Resources};
 use crate::distribution::{DistributionStats, ManifestFetcher};
-use crate::gateway::{LeaseStatus, LeaseView, ManifestSink, ViewError};
+use crate::gateway::{LeaseStatus, LeaseView, ManifestSink, PeerPlacement, ViewError};
 use crate::runtime::{
     ContainerRuntime, DeploymentSpec, DeploymentStatus, LeaseRef, LogLine, PortSpec, Protocol,
     RuntimeError, ServiceSpec,
@@ -712,6 +712,30 @@ impl<R> Inner<R> {
 
     fn remove_deployed_marker(&self, lease_id: u64) {
         let _ = std::fs::remove_file(self.deployed_marker(lease_id));
+        let _ = std::fs::remove_file(self.placement_file(lease_id));
+    }
+
+    fn placement_file(&self, lease_id: u64) -> PathBuf {
+        self.settings
+            .data_dir
+            .join("leases")
+            .join(format!("{lease_id}.peers.json"))
+    }
+
+    /// Where the peers of the lease's group run, as its tenant last said (kept on disk: the
+    /// chain does not know it).
+    fn read_placement(&self, lease_id: u64) -> Option<PeerPlacement> {
+        let bytes = std::fs::read(self.placement_file(lease_id)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn write_placement(&self, lease_id: u64, placement: &PeerPlacement) -> std::io::Result<()> {
+        let path = self.placement_file(lease_id);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let bytes = serde_json::to_vec(placement).map_err(std::io::Error::other)?;
+        write_atomically(&path, &bytes)
     }
 }
 
@@ -1169,6 +1193,30 @@ impl<R: ContainerRuntime + 'static> ManifestSink for LeaseManager<R> {
         self.accept_manifest(lease.id, manifest)
             .await
             .map_err(|rejected| rejected.to_string())
+    }
+
+    async fn accept_peers(&self, lease: Lease, placement: PeerPlacement) -> Result<(), String> {
+        self.set_peer_placement(lease.id, &placement)
+            .map_err(|error| format!("recording the peer placement: {error}"))
+    }
+}
+
+impl<R: ContainerRuntime + 'static> LeaseManager<R> {
+    /// Records where the peers of `lease_id`'s group run (the gateway checked the tenant and
+    /// the peer leases).
+    pub fn set_peer_placement(
+        &self,
+        lease_id: u64,
+        placement: &PeerPlacement,
+    ) -> std::io::Result<()> {
+        self.inner.write_placement(lease_id, placement)?;
+        info!(lease_id, deployment = placement.deployment, peers = ?placement.peers, "peer placement recorded");
+        Ok(())
+    }
+
+    /// Where the peers of `lease_id`'s group run, if its tenant said.
+    pub fn peer_placement(&self, lease_id: u64) -> Option<PeerPlacement> {
+        self.inner.read_placement(lease_id)
     }
 }
 

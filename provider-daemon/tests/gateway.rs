@@ -4,6 +4,7 @@
 //! matched. Then uploads, status and logs through `GatewayClient` and raw requests, and every
 //! refusal with its status, code and reason, the sink untouched.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,8 @@ use akash_provider::gateway::api::{self, codes, DeploymentState, LeaseStatus};
 use akash_provider::gateway::auth::{self, RequestToSign, EMPTY_BODY_SHA256};
 use akash_provider::gateway::tls::server_config;
 use akash_provider::gateway::{
-    ClientError, GatewayClient, GatewayConfig, GatewayServer, LeaseView, ManifestSink, ViewError,
+    ClientError, GatewayClient, GatewayConfig, GatewayServer, LeaseView, ManifestSink,
+    PeerPlacement, ViewError,
 };
 use akash_provider::identity::{IdentityError, ProviderIdentity, ROOT_CERT_FILE, ROOT_KEY_FILE};
 use akash_provider::runtime::{
@@ -44,17 +46,27 @@ const WAIT: Duration = Duration::from_secs(30);
 #[derive(Default)]
 struct RecordingSink {
     accepted: Mutex<Vec<(Lease, GroupManifest)>>,
+    placements: Mutex<Vec<(u64, PeerPlacement)>>,
 }
 
 impl RecordingSink {
     fn accepted(&self) -> Vec<(Lease, GroupManifest)> {
         self.accepted.lock().unwrap().clone()
     }
+
+    fn placements(&self) -> Vec<(u64, PeerPlacement)> {
+        self.placements.lock().unwrap().clone()
+    }
 }
 
 impl ManifestSink for RecordingSink {
     async fn accept(&self, lease: Lease, manifest: GroupManifest) -> Result<(), String> {
         self.accepted.lock().unwrap().push((lease, manifest));
+        Ok(())
+    }
+
+    async fn accept_peers(&self, lease: Lease, placement: PeerPlacement) -> Result<(), String> {
+        self.placements.lock().unwrap().push((lease.id, placement));
         Ok(())
     }
 }
@@ -904,4 +916,58 @@ async fn leaf_of_a_reloaded_root_is_trusted_by_the_registered_pem() {
     assert_eq!((status, code.as_str()), (404, codes::UNKNOWN_LEASE));
     shutdown.cancel();
     tokio::time::timeout(WAIT, served).await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_placements_name_active_leases_of_the_same_tenant_only() {
+    let sandbox = Sandbox::start().await;
+    let (lease, _) = sandbox.web_lease().await;
+    let (peer, _) = sandbox.web_lease().await;
+    let placement = |peer_lease: u64| PeerPlacement {
+        deployment: lease.order_id,
+        peers: BTreeMap::from([("db".to_string(), peer_lease)]),
+    };
+
+    let receipt = sandbox
+        .client
+        .put_peers(lease.id, &placement(peer.id), &sandbox.tenant_key)
+        .await
+        .unwrap();
+    assert_eq!((receipt.lease_id, receipt.peers), (lease.id, 1));
+    assert_eq!(
+        sandbox.sink.placements(),
+        vec![(lease.id, placement(peer.id))]
+    );
+
+    // Signed by someone else; a peer lease that does not exist; one that is closed.
+    let (status, code, _) = refusal(
+        sandbox
+            .client
+            .put_peers(lease.id, &placement(peer.id), &key("stranger"))
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (403, codes::NOT_TENANT));
+    let (status, code, reason) = refusal(
+        sandbox
+            .client
+            .put_peers(lease.id, &placement(999), &sandbox.tenant_key)
+            .await,
+    );
+    assert_eq!(
+        (status, code.as_str()),
+        (404, codes::UNKNOWN_LEASE),
+        "{reason}"
+    );
+    sandbox.tenant.close_lease(peer.id, None).await.unwrap();
+    let (status, code, reason) = refusal(
+        sandbox
+            .client
+            .put_peers(lease.id, &placement(peer.id), &sandbox.tenant_key)
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (409, codes::INVALID_PEER));
+    assert!(reason.contains(&format!("lease {}", peer.id)), "{reason}");
+    // Nothing but the first placement reached the daemon.
+    assert_eq!(sandbox.sink.placements().len(), 1);
+    sandbox.stop().await;
 }

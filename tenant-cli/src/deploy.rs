@@ -4,6 +4,7 @@
 //! root certificate from the registry, requests signed with the tenant's key); the wait
 //! until its containers run, and their endpoints. `akash deploy` and `akash sandbox` share it.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use akash_manifest::{GroupManifest, PlacementGroup, Proto};
 use anyhow::{bail, Context, Result};
 
 use akash_provider::gateway::api::{codes, DeploymentState, LeaseStatus};
-use akash_provider::gateway::{ClientError, GatewayClient};
+use akash_provider::gateway::{ClientError, GatewayClient, PeerPlacement};
 
 use crate::gateway;
 use crate::keys::TenantKey;
@@ -669,12 +670,77 @@ pub async fn deploy(
         .iter()
         .filter_map(|g| g.lease().map(|lease| (g.group.clone(), lease.clone())))
         .collect();
+    send_placements(chain, key, &leased, progress).await?;
     let sent = send_manifests(chain, key, &leased, progress).await?;
     let running = await_running(chain, key, sent, progress, options).await?;
     Ok(DeployReport {
         groups: outcomes,
         running,
     })
+}
+
+/// Where each leased group's peers run: peer service -> the lease of the group running it,
+/// and the deployment id (the first order id) that names them all.
+pub fn peer_placements(leased: &[(PlacementGroup, Lease)]) -> Vec<(u64, PeerPlacement)> {
+    let Some(deployment) = leased.iter().map(|(_, lease)| lease.order_id).min() else {
+        return Vec::new();
+    };
+    let runs_on: BTreeMap<&str, u64> = leased
+        .iter()
+        .flat_map(|(group, lease)| {
+            group
+                .manifest()
+                .services
+                .keys()
+                .map(move |service| (service.as_str(), lease.id))
+        })
+        .collect();
+    leased
+        .iter()
+        .filter(|(group, _)| !group.manifest().peers.is_empty())
+        .map(|(group, lease)| {
+            let peers = group
+                .manifest()
+                .peers
+                .keys()
+                .filter_map(|peer| runs_on.get(peer.as_str()).map(|id| (peer.clone(), *id)))
+                .collect();
+            (lease.id, PeerPlacement { deployment, peers })
+        })
+        .collect()
+}
+
+/// Tells the provider of each group with peers where they run, before any manifest: the
+/// overlay tunnels between the groups' services need it.
+pub async fn send_placements(
+    chain: &dyn MarketChain,
+    key: &TenantKey,
+    leased: &[(PlacementGroup, Lease)],
+    progress: &dyn Progress,
+) -> Result<()> {
+    for (lease_id, placement) in peer_placements(leased) {
+        let Some((group, lease)) = leased.iter().find(|(_, lease)| lease.id == lease_id) else {
+            continue;
+        };
+        let (client, gateway) = gateway::client_for(chain, lease).await?;
+        client
+            .put_peers(lease_id, &placement, key.signing_key())
+            .await
+            .with_context(|| format!("sending the peers of lease {lease_id} to {gateway}"))?;
+        let described: Vec<String> = placement
+            .peers
+            .iter()
+            .map(|(service, lease)| format!("{service} on lease {lease}"))
+            .collect();
+        progress.event(&DeployEvent::Note {
+            group: group.name().to_string(),
+            text: format!(
+                "lease {lease_id}: peers placed ({}); connected through overlay tunnels",
+                described.join(", ")
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A lease whose manifest its provider accepted.
@@ -701,7 +767,7 @@ pub async fn send_manifests(
     progress: &dyn Progress,
 ) -> Result<Vec<SentManifest>> {
     let mut sent = Vec::with_capacity(leased.len());
-    let mut uploaded: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut uploaded: BTreeMap<String, u64> = BTreeMap::new();
     for (group, lease) in leased {
         let document = group.document_bytes();
         let sha256 = group.sha256_hex();
@@ -875,5 +941,64 @@ pub fn deployment_state_name(state: DeploymentState) -> &'static str {
         DeploymentState::Pending => "pending",
         DeploymentState::Running => "running",
         DeploymentState::Degraded => "degraded",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cosmwasm_std::Addr;
+
+    fn lease(id: u64, order_id: u64, group: &PlacementGroup) -> Lease {
+        Lease {
+            id,
+            order_id,
+            tenant: Addr::unchecked("tenant"),
+            provider: Addr::unchecked(format!("provider{id}")),
+            price_per_second: Uint128::one(),
+            started_at: Timestamp::from_seconds(1),
+            ends_at: Timestamp::from_seconds(2),
+            escrow: Uint128::one(),
+            withdrawn: Uint128::zero(),
+            state: LeaseState::Active,
+            closed_at: None,
+            close_reason: None,
+            manifest_sha256: group.sha256_hex(),
+            manifest_version: 1,
+        }
+    }
+
+    #[test]
+    fn each_group_with_peers_learns_the_leases_that_run_them() {
+        let sdl = akash_manifest::parse_sdl(include_str!("../../examples/web-db.yaml")).unwrap();
+        let groups = sdl.groups();
+        let web = groups
+            .iter()
+            .find(|g| g.manifest().services.contains_key("web"))
+            .unwrap();
+        let db = groups
+            .iter()
+            .find(|g| g.manifest().services.contains_key("db"))
+            .unwrap();
+        let leased = vec![
+            (web.clone(), lease(7, 12, web)),
+            (db.clone(), lease(8, 11, db)),
+        ];
+        let placements: BTreeMap<u64, PeerPlacement> =
+            peer_placements(&leased).into_iter().collect();
+        // Both groups name the other: web reaches db, db accepts web.
+        assert_eq!(
+            placements[&7],
+            PeerPlacement {
+                deployment: 11,
+                peers: BTreeMap::from([("db".to_string(), 8)]),
+            }
+        );
+        assert_eq!(
+            placements[&8].peers,
+            BTreeMap::from([("web".to_string(), 7)])
+        );
+        // A group alone has no peers to place.
+        assert!(peer_placements(&leased[..1])[0].1.peers.is_empty());
     }
 }

@@ -1,6 +1,8 @@
 //! What travels over the gateway's HTTPS API, shared by the server and the tenant's client:
 //! paths, JSON bodies, refusal codes.
 
+use std::collections::BTreeMap;
+
 use akash_types::market::{Lease, LeaseState};
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +16,11 @@ pub const MAX_LOG_TAIL: usize = 10_000;
 /// `PUT`: the lease's manifest document, exactly the bytes whose sha256 is on chain.
 pub fn manifest_path(lease_id: u64) -> String {
     format!("/v1/leases/{lease_id}/manifest")
+}
+
+/// `PUT`: where the peers of the lease's group run ([`PeerPlacement`]), signed by the tenant.
+pub fn peers_path(lease_id: u64) -> String {
+    format!("/v1/leases/{lease_id}/peers")
 }
 
 /// `GET`: [`LeaseStatus`].
@@ -67,6 +74,8 @@ pub mod codes {
     pub const NOT_PARTICIPANT: &str = "not_participant";
     /// 404: this provider does not hold that manifest document (yet).
     pub const MANIFEST_NOT_HELD: &str = "manifest_not_held";
+    /// 409: a peer lease of a placement is not an active lease of the same tenant.
+    pub const INVALID_PEER: &str = "invalid_peer";
     /// 404: no such lease on chain.
     pub const UNKNOWN_LEASE: &str = "unknown_lease";
     /// 404: no such route.
@@ -91,6 +100,26 @@ pub mod codes {
     pub const PROVIDER_ERROR: &str = "provider_error";
     /// 502: the chain could not be queried.
     pub const CHAIN_UNAVAILABLE: &str = "chain_unavailable";
+}
+
+/// Where the peers of a lease's group run: what the provider needs to open the overlay
+/// tunnels of the group's `expose.to` edges to other groups (and to accept theirs). The
+/// document itself names peers by service only, so one document serves every placement.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerPlacement {
+    /// The deployment the lease belongs to, the same on every lease of one deployment
+    /// (`akash deploy` uses its first order id); named in every tunnel certificate.
+    pub deployment: u64,
+    /// Peer service name -> the lease (of the same tenant) that runs it.
+    pub peers: BTreeMap<String, u64>,
+}
+
+/// Answer to an accepted [`PeerPlacement`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeersReceipt {
+    pub lease_id: u64,
+    pub peers: usize,
 }
 
 /// Answer to an accepted manifest upload.

@@ -20,7 +20,9 @@ use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{self, CertificateError};
 use tokio_rustls::TlsConnector;
 
-use super::api::{self, ErrorBody, LeaseLogs, LeaseStatus, UploadReceipt};
+use super::api::{
+    self, ErrorBody, LeaseLogs, LeaseStatus, PeerPlacement, PeersReceipt, UploadReceipt,
+};
 use super::auth::{sign_request, RequestToSign, EMPTY_BODY_SHA256};
 use super::tls::client_config_as;
 use crate::identity::IssuedCertificate;
@@ -180,6 +182,30 @@ impl GatewayClient {
             .signed(Method::PUT, &path, &request, key)?
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(Full::new(Bytes::copy_from_slice(document)))
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        decode(self.send(request).await?)
+    }
+
+    /// Tells the provider where the peers of the lease's group run.
+    pub async fn put_peers(
+        &self,
+        lease_id: u64,
+        placement: &PeerPlacement,
+        key: &SigningKey,
+    ) -> Result<PeersReceipt, ClientError> {
+        let body = serde_json::to_vec(placement).map_err(|e| ClientError::Http(e.to_string()))?;
+        let path = api::peers_path(lease_id);
+        let body_sha256_hex = akash_manifest::sha256_hex(&body);
+        let to_sign = RequestToSign {
+            method: Method::PUT.as_str(),
+            path: &path,
+            lease_id,
+            body_sha256_hex: &body_sha256_hex,
+        };
+        let request = self
+            .signed(Method::PUT, &path, &to_sign, key)?
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(Full::new(Bytes::from(body)))
             .map_err(|e| ClientError::Http(e.to_string()))?;
         decode(self.send(request).await?)
     }

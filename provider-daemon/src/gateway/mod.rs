@@ -6,6 +6,9 @@
 //!   lease of this provider, signed by its tenant, at most [`MAX_DOCUMENT_BYTES`] bytes, whose
 //!   sha256 is the lease's `manifest_sha256` and which parses as a [`GroupManifest`]; then
 //!   handed to the [`ManifestSink`]. Answer: [`api::UploadReceipt`].
+//! - `PUT /v1/leases/{lease_id}/peers`: [`api::PeerPlacement`], where the peers of the
+//!   lease's group run (each an active lease of the same tenant), signed by the tenant; handed
+//!   to [`ManifestSink::accept_peers`]. Answer: [`api::PeersReceipt`].
 //! - `GET /v1/leases/{lease_id}/status`: [`api::LeaseStatus`] from the [`LeaseView`].
 //! - `GET /v1/leases/{lease_id}/logs?service=NAME&tail=N`: [`api::LeaseLogs`].
 //! - `GET /v1/manifests/{sha256}?lease={lease_id}`: a manifest document this provider holds,
@@ -32,7 +35,7 @@ use akash_manifest::GroupManifest;
 use akash_types::market::Lease;
 use thiserror::Error;
 
-pub use api::{LeaseLogs, LeaseStatus, UploadReceipt};
+pub use api::{LeaseLogs, LeaseStatus, PeerPlacement, PeersReceipt, UploadReceipt};
 pub use client::{ClientError, GatewayClient};
 pub use server::{GatewayError, GatewayServer};
 
@@ -79,6 +82,17 @@ pub trait ManifestSink: Send + Sync + 'static {
         lease: Lease,
         manifest: GroupManifest,
     ) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Where the peers of `lease`'s group run, after the gateway checked the tenant's
+    /// signature and that every peer lease is an active lease of the same tenant.
+    fn accept_peers(
+        &self,
+        lease: Lease,
+        placement: PeerPlacement,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        let _ = (lease, placement);
+        async { Err("this provider does not connect deployments across providers".to_string()) }
+    }
 }
 
 /// What the gateway shows a tenant of its lease's deployment.

@@ -18,7 +18,10 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::CertificateDer;
 use tracing::Instrument;
 
-use super::api::{codes, ErrorBody, LeaseLogs, UploadReceipt, DEFAULT_LOG_TAIL, MAX_LOG_TAIL};
+use super::api::{
+    codes, ErrorBody, LeaseLogs, PeerPlacement, PeersReceipt, UploadReceipt, DEFAULT_LOG_TAIL,
+    MAX_LOG_TAIL,
+};
 use super::auth::{AuthError, RequestToSign, TenantProof, EMPTY_BODY_SHA256};
 use super::tls::verify_provider_chain;
 use super::{LeaseView, ManifestSink, ViewError};
@@ -96,6 +99,7 @@ fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response<Full<By
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
     Manifest,
+    Peers,
     Status,
     Logs,
 }
@@ -103,13 +107,13 @@ enum Route {
 impl Route {
     fn method(self) -> Method {
         match self {
-            Route::Manifest => Method::PUT,
+            Route::Manifest | Route::Peers => Method::PUT,
             Route::Status | Route::Logs => Method::GET,
         }
     }
 }
 
-/// `/v1/leases/{lease_id}/{manifest|status|logs}`.
+/// `/v1/leases/{lease_id}/{manifest|peers|status|logs}`.
 fn parse_path(path: &str) -> Result<(u64, Route), ApiError> {
     let not_found = || {
         ApiError::new(
@@ -117,7 +121,7 @@ fn parse_path(path: &str) -> Result<(u64, Route), ApiError> {
             codes::NOT_FOUND,
             format!(
                 "no route {path:?}: the gateway serves /v1/leases/{{lease_id}}/manifest, \
-                 /status, /logs and /v1/manifests/{{sha256}}?lease={{lease_id}}"
+                 /peers, /status, /logs and /v1/manifests/{{sha256}}?lease={{lease_id}}"
             ),
         )
     };
@@ -127,6 +131,7 @@ fn parse_path(path: &str) -> Result<(u64, Route), ApiError> {
         "manifest" => Route::Manifest,
         "status" => Route::Status,
         "logs" => Route::Logs,
+        "peers" => Route::Peers,
         _ => return Err(not_found()),
     };
     let lease_id = lease_id.parse().map_err(|_| {
@@ -273,6 +278,7 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
         }
         match route {
             Route::Manifest => self.upload(lease_id, request).await,
+            Route::Peers => self.peers(lease_id, request).await,
             Route::Status => {
                 let lease = self.authorize_read(lease_id, &request).await?;
                 let status = self.view.status(lease).await?;
@@ -461,6 +467,81 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
         verify_provider_chain(client_chain, &root).map_err(refused)
     }
 
+    /// Where the peers of the lease's group run: signed by the tenant, every peer lease an
+    /// active lease of the same tenant; then handed to the sink.
+    async fn peers<B>(
+        &self,
+        lease_id: u64,
+        request: Request<B>,
+    ) -> Result<Response<Full<Bytes>>, ApiError>
+    where
+        B: Body<Data = Bytes> + Send + Unpin,
+        B::Error: std::fmt::Display,
+    {
+        let (lease, proof) = self.authorize(lease_id, request.headers()).await?;
+        self.check_active(&lease)?;
+        let target = request_target(&request).to_string();
+        let method = request.method().as_str().to_string();
+        let (body, sha256_hex) = read_bounded(request.into_body()).await?;
+        proof.verify(&RequestToSign {
+            method: &method,
+            path: &target,
+            lease_id,
+            body_sha256_hex: &sha256_hex,
+        })?;
+        let placement: PeerPlacement = serde_json::from_slice(&body).map_err(|error| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::BAD_REQUEST,
+                format!("the body is not a peer placement: {error}"),
+            )
+        })?;
+        for (service, peer_lease_id) in &placement.peers {
+            let peer = self.lease(*peer_lease_id).await?;
+            if peer.tenant != lease.tenant || peer.state != LeaseState::Active {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    codes::INVALID_PEER,
+                    format!(
+                        "peer {service:?} is placed on lease {peer_lease_id}, which is not an \
+                         active lease of tenant {} ({:?} of {})",
+                        lease.tenant, peer.state, peer.tenant
+                    ),
+                ));
+            }
+        }
+        let peers = placement.peers.len();
+        let sink = Arc::clone(&self.sink);
+        let accepted = tokio::spawn(async move { sink.accept_peers(lease, placement).await })
+            .await
+            .unwrap_or_else(|e| Err(format!("the manifest sink failed: {e}")));
+        if let Err(reason) = accepted {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::PROVIDER_ERROR,
+                format!("the provider could not take the peers of lease {lease_id}: {reason}"),
+            ));
+        }
+        Ok(json_response(
+            StatusCode::OK,
+            &PeersReceipt { lease_id, peers },
+        ))
+    }
+
+    fn check_active(&self, lease: &Lease) -> Result<(), ApiError> {
+        if lease.state == LeaseState::Active {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            codes::LEASE_NOT_ACTIVE,
+            format!(
+                "lease {} is {:?}, not active: it takes no more uploads",
+                lease.id, lease.state
+            ),
+        ))
+    }
+
     async fn upload<B>(
         &self,
         lease_id: u64,
@@ -471,16 +552,7 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
         B::Error: std::fmt::Display,
     {
         let (lease, proof) = self.authorize(lease_id, request.headers()).await?;
-        if lease.state != LeaseState::Active {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                codes::LEASE_NOT_ACTIVE,
-                format!(
-                    "lease {lease_id} is {:?}, not active: it takes no manifest",
-                    lease.state
-                ),
-            ));
-        }
+        self.check_active(&lease)?;
         if let Some(length) = content_length(request.headers())? {
             if length > MAX_DOCUMENT_BYTES as u64 {
                 return Err(too_large(format!(
