@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 eval "$(scripts/localnet.sh env)"
 . scripts/lib/chain.sh
+. scripts/lib/checks.sh
 
 DEPLOYMENT="${1:-$AKASH_LOCALNET_HOME/deployment.json}"
 [ -f "$DEPLOYMENT" ] || { echo "error: no deployment at $DEPLOYMENT (run scripts/deploy.sh)" >&2; exit 1; }
@@ -22,16 +23,6 @@ TENANT=$(account tenant) P1=$(account provider1) P2=$(account provider2) P3=$(ac
 STRANGER=$(account stranger)
 CA_PEM=$(cat tests/testdata/ca.pem)
 
-passed=0
-failed=0
-check() { # check NAME EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then
-    passed=$((passed + 1)); printf '  ok   %s = %s\n' "$1" "$3"
-  else
-    failed=$((failed + 1)); printf '  FAIL %s: expected %s, got %s\n' "$1" "$2" "$3"
-  fi
-}
-step() { printf '\n== %s\n' "$*"; }
 balance() { cw20_balance "$TOKEN" "$1"; }
 latest_block_time() { block_time_nanos "$(wasmd_cli status --node "$AKASH_LOCALNET_NODE" | jq -r '.sync_info.latest_block_height')"; }
 # Whole seconds between two nanosecond timestamps, as the market counts them.
@@ -180,5 +171,4 @@ check "provider2 (lost) kept its tokens" "$((p2_start - 50000000))" "$(balance "
 expect_failure "closing the closed lease again" "not Active" \
   execute tenant "$MARKET" "{\"close_lease\":{\"lease_id\":$LEASE_ID,\"reason\":null}}"
 
-printf '\nlocalnet e2e: %d passed, %d failed\n' "$passed" "$failed"
-[ "$failed" -eq 0 ]
+checks_done localnet
