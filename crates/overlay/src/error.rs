@@ -129,7 +129,7 @@ pub enum Refusal {
 #[derive(Debug, Error)]
 pub enum TunnelError {
     #[error("tunnel refused: {0}")]
-    Refused(Refusal),
+    Refused(#[from] Refusal),
     #[error("TLS handshake: {0}")]
     Handshake(#[source] io::Error),
     #[error("{what} timed out after {secs} s")]

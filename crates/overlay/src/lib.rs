@@ -7,13 +7,15 @@
 //! [`TunnelCertIssuer`] with its root, runs one [`TunnelServer`] and, per edge leaving one of
 //! its leases, one forwarder from [`TunnelClient::forward`].
 #![forbid(unsafe_code)]
-// The verifiers and caches are used by the data plane, which lands in the next commit.
-#![allow(dead_code)]
 
 pub mod cert;
+pub mod client;
 pub mod error;
 pub mod name;
+mod net;
+pub mod server;
 pub mod test_ca;
+pub mod tls;
 pub mod trust;
 mod verify;
 
@@ -22,8 +24,11 @@ use std::sync::Arc;
 use tokio_rustls::rustls::crypto::CryptoProvider;
 
 pub use cert::{leaf_params, TunnelCertIssuer};
+pub use client::{ClientTunnel, Forwarder, ForwarderConfig, TunnelClient};
 pub use error::{IssueError, NameError, Refusal, TrustError, TunnelError};
 pub use name::{is_tunnel_server_name, Endpoint, TunnelIdentity, TunnelTarget};
+pub use server::{TargetResolver, TunnelServer, TunnelServerConfig};
+pub use tls::TunnelStream;
 pub use trust::{LeaseRecord, TrustSnapshot, TrustView};
 
 /// The rustls provider of every tunnel: ring (never aws-lc), as the rest of the daemon.

@@ -107,9 +107,10 @@ pub(crate) fn peer_identity(der: &CertificateDer<'_>) -> Result<TunnelIdentity, 
     }
 }
 
-/// Verifies a peer leaf against `snapshot`: the lease it names is known, the leaf chains
-/// (directly) to the root of the provider holding that lease, for `role`, and the lease is
-/// active. The edge itself is checked by the caller, which knows the local side.
+/// Verifies a peer leaf against `snapshot`: the lease it names is known and the leaf chains
+/// (directly) to the root of the provider holding that lease, for `role`. The edge (both
+/// leases active, one tenant and deployment, allowed by expose.to) is checked by the
+/// caller, which knows the local side.
 pub(crate) fn verify_peer(
     snapshot: &TrustSnapshot,
     der: &CertificateDer<'_>,
@@ -154,9 +155,8 @@ pub(crate) fn verify_peer(
             |anchor| chains_to(anchor).is_ok(),
         ));
     }
-    if !record.active {
-        return Err(Refusal::LeaseClosed { lease_id });
-    }
+    // Whether the lease is active is the edge's check (`TrustSnapshot::check_edge`), made
+    // for both sides.
     Ok(VerifiedPeer {
         identity,
         root: root.der.clone(),
@@ -278,6 +278,24 @@ pub(crate) struct PeerCheck {
 }
 
 impl PeerCheck {
+    /// The verifier of one connection and where it records its verdict.
+    pub(crate) fn new(
+        view: &Arc<TrustView>,
+        local: &TunnelIdentity,
+        target: &TunnelTarget,
+        provider: &Arc<CryptoProvider>,
+    ) -> (Arc<PeerCheck>, Arc<Outcome>) {
+        let outcome = Arc::new(Outcome::default());
+        let check = PeerCheck {
+            view: view.clone(),
+            local: local.clone(),
+            target: target.clone(),
+            provider: provider.clone(),
+            outcome: outcome.clone(),
+        };
+        (Arc::new(check), outcome)
+    }
+
     fn judge(
         &self,
         end_entity: &CertificateDer<'_>,
