@@ -28,7 +28,9 @@ pub const LEAF_RENEW_AFTER: Duration = Duration::from_secs(12 * 3600);
 pub const LEAF_COMMON_NAME: &str = "akash tunnel";
 
 /// Signs tunnel leaves with the provider's root (the one registered on chain). Each call must
-/// generate a new key pair: a tunnel never shares its key with another.
+/// generate a new key pair: a tunnel never shares its key with another. The provider daemon's
+/// `ProviderIdentity::issue_leaf` fits as it is: return its certificate DER and private key
+/// DER, and map its error with [`IssueError::for_params`].
 pub trait TunnelCertIssuer: Send + Sync {
     /// Issues a leaf for `params` (as built by [`leaf_params`]) and returns it with its new
     /// private key. The issuer may add its authority key identifier but must keep the SAN,

@@ -44,6 +44,20 @@ pub struct IssueError {
     pub reason: String,
 }
 
+impl IssueError {
+    /// For an issuer's failure on `params` (the identity is read from their SAN).
+    pub fn for_params(params: &rcgen::CertificateParams, reason: impl std::fmt::Display) -> Self {
+        let identity = match params.subject_alt_names.as_slice() {
+            [rcgen::SanType::URI(uri)] => uri.as_str().to_string(),
+            names => format!("{names:?}"),
+        };
+        IssueError {
+            identity,
+            reason: reason.to_string(),
+        }
+    }
+}
+
 /// Why a peer (its certificate, or what it asked for) was refused. Each variant maps to the
 /// TLS alert sent (see [`Refusal::alert`]).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]

@@ -78,10 +78,7 @@ impl TestCa {
         mut params: CertificateParams,
     ) -> Result<(rcgen::Certificate, KeyPair), IssueError> {
         params.use_authority_key_identifier_extension = true;
-        let failed = |e: rcgen::Error| IssueError {
-            identity: format!("{:?}", params.subject_alt_names),
-            reason: e.to_string(),
-        };
+        let failed = |e: rcgen::Error| IssueError::for_params(&params, e);
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(failed)?;
         let leaf = params.signed_by(&key, &self.issuer).map_err(failed)?;
         Ok((leaf, key))
