@@ -20,6 +20,7 @@ cd "$(dirname "$0")/../.."
 eval "$(scripts/localnet.sh env)"
 . scripts/lib/chain.sh
 . scripts/lib/checks.sh
+. scripts/lib/provider.sh
 
 DEPLOYMENT="${1:-$AKASH_LOCALNET_HOME/deployment.json}"
 [ -f "$DEPLOYMENT" ] || { echo "error: no deployment at $DEPLOYMENT (run scripts/deploy.sh)" >&2; exit 1; }
@@ -82,12 +83,7 @@ cleanup() {
     submit_tx wasm execute "$MARKET" "{\"cancel_order\":{\"order_id\":$ORDER_ID}}" --from tenant --keyring-dir "$WORK/keyring" \
       >/dev/null 2>&1 || true
   fi
-  if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-    kill -TERM "$DAEMON_PID" 2>/dev/null || true
-    for i in $(seq 1 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$DAEMON_PID" 2>/dev/null || true
-    wait "$DAEMON_PID" 2>/dev/null || true
-  fi
+  [ -z "$DAEMON_PID" ] || stop_daemon "$DAEMON_PID"
   # Only objects known to be this test's: seen serving its URL, or labelled with its provider.
   if [ -n "$PROVIDER_ADDR" ]; then
     CONTAINERS="$CONTAINERS $(docker ps -aq --filter "label=akash.provider=$PROVIDER_ADDR" 2>/dev/null || true)"
@@ -107,15 +103,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A TCP port nobody listens on.
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 20000))
-    ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return; }
-  done
-}
-
 step "fresh keys for the tenant and the provider, funded by governance"
 new_key() { # new_key NAME: writes $WORK/NAME.mnemonic, prints the address
   local out
@@ -133,31 +120,8 @@ check "provider AKASH" "$STAKE" "$(balance "$PROVIDER_ADDR")"
 
 step "the provider registers and stakes (akash-provider register)"
 GATEWAY_PORT=$(free_port)
-mkdir -p "$WORK/provider-data"
-cat >"$WORK/provider.toml" <<EOF
-data_dir = "$WORK/provider-data"
-attributes = ["region=localnet"]
-withdraw_interval_secs = 3600
-manifest_timeout_secs = 120
-order_scan_interval_secs = 10
-lease_check_interval_secs = 10
-
-[chain]
-kind = "wasmd"
-deployment = "$DEPLOYMENT"
-mnemonic_file = "$WORK/provider.mnemonic"
-
-[gateway]
-listen_address = "127.0.0.1:$GATEWAY_PORT"
-host_uri = "https://127.0.0.1:$GATEWAY_PORT"
-
-[pricing]
-cpu_milli = "0.001"
-memory_mib = "0.0005"
-storage_gib = "0.01"
-bandwidth_mibps = "0.05"
-minimum = 1
-EOF
+provider_config "$WORK/provider-data" "$DEPLOYMENT" "$WORK/provider.mnemonic" "$GATEWAY_PORT" \
+  'manifest_timeout_secs = 120' >"$WORK/provider.toml"
 out=$("$PROVIDER" register --config "$WORK/provider.toml" --stake "$STAKE" 2>"$WORK/register.log") ||
   { cat "$WORK/register.log"; fail "akash-provider register failed"; exit 1; }
 echo "  $out"
@@ -171,17 +135,10 @@ check "provider stake" "$STAKE" "$(query "$STAKING" "{\"stake\":{\"address\":\"$
 check "provider AKASH after staking" 0 "$(balance "$PROVIDER_ADDR")"
 
 step "akash-provider run in the background"
-"$PROVIDER" run --config "$WORK/provider.toml" >"$WORK/daemon.log" 2>&1 &
-DAEMON_PID=$!
-for i in $(seq 1 150); do
-  ss -Htln "sport = :$GATEWAY_PORT" | grep -q . && break
-  kill -0 "$DAEMON_PID" 2>/dev/null || { fail "the daemon exited during start-up"; exit 1; }
-  sleep 0.2
-done
-if ss -Htln "sport = :$GATEWAY_PORT" | grep -q .; then
+if start_daemon "$PROVIDER" "$WORK/provider.toml" "$WORK/daemon.log" "$GATEWAY_PORT"; then
   pass "daemon (pid $DAEMON_PID) serves its gateway on 127.0.0.1:$GATEWAY_PORT"
 else
-  fail "the daemon's gateway does not listen on 127.0.0.1:$GATEWAY_PORT after 30 s"; exit 1
+  fail "the daemon exited or did not listen on 127.0.0.1:$GATEWAY_PORT within 30 s"; exit 1
 fi
 
 step "the tenant deploys $SDL (akash deploy)"
