@@ -78,12 +78,16 @@ pub struct MatchResult {
 /// One account's access to the AKASH contracts on some chain: typed smart queries, signed
 /// executes, chain time and market events. Object safe: use it as `Arc<dyn MarketChain>`.
 ///
-/// Implementors provide the seven required methods; every typed method is built on
+/// Implementors provide the eight required methods; every typed method is built on
 /// [`MarketChain::query_smart`] and [`MarketChain::execute`].
 #[async_trait]
 pub trait MarketChain: Send + Sync {
     /// Bech32 address of the account this handle signs as.
     fn address(&self) -> &str;
+
+    /// The id of the chain this handle talks to (an embedded chain has one of its own,
+    /// different on every start).
+    fn chain_id(&self) -> &str;
 
     /// The contracts this handle talks to.
     fn contracts(&self) -> &Contracts;

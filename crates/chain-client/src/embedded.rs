@@ -8,6 +8,8 @@
 //! real time. Market events of every successful execute are kept (for backfill) and broadcast
 //! to subscribers.
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc as std_mpsc, Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -82,6 +84,7 @@ pub struct EmbeddedChain {
 struct Shared {
     commands: std_mpsc::Sender<Command>,
     contracts: Contracts,
+    chain_id: String,
 }
 
 impl EmbeddedChain {
@@ -95,10 +98,16 @@ impl EmbeddedChain {
     pub fn start(config: EmbeddedConfig) -> ChainResult<Self> {
         let (commands, inbox) = std_mpsc::channel::<Command>();
         let (ready_tx, ready_rx) = std_mpsc::channel();
+        // Random: two embedded chains (one per process, or per test) are never taken for one.
+        let chain_id = format!(
+            "akash-embedded-{:016x}",
+            RandomState::new().build_hasher().finish()
+        );
+        let genesis_chain_id = chain_id.clone();
         std::thread::Builder::new()
             .name("akash-embedded-chain".into())
             .spawn(move || {
-                let mut world = match World::genesis(&config) {
+                let mut world = match World::genesis(&config, &genesis_chain_id) {
                     Ok(world) => {
                         let _ = ready_tx.send(Ok(world.contracts.clone()));
                         world
@@ -120,6 +129,7 @@ impl EmbeddedChain {
             shared: Arc::new(Shared {
                 commands,
                 contracts,
+                chain_id,
             }),
         })
     }
@@ -145,6 +155,12 @@ impl EmbeddedChain {
 
     pub fn contracts(&self) -> &Contracts {
         &self.shared.contracts
+    }
+
+    /// `akash-embedded-<16 random hex digits>`, chosen at start (also the contracts'
+    /// `env.block.chain_id`).
+    pub fn chain_id(&self) -> &str {
+        &self.shared.chain_id
     }
 
     /// Moves chain time `by` ahead of the wall clock (cumulative), e.g. to end a lease now.
@@ -251,6 +267,7 @@ impl EmbeddedChain {
 impl std::fmt::Debug for EmbeddedChain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmbeddedChain")
+            .field("chain_id", &self.shared.chain_id)
             .field("contracts", &self.shared.contracts)
             .finish()
     }
@@ -273,6 +290,10 @@ impl EmbeddedHandle {
 impl MarketChain for EmbeddedHandle {
     fn address(&self) -> &str {
         &self.address
+    }
+
+    fn chain_id(&self) -> &str {
+        self.chain.chain_id()
     }
 
     fn contracts(&self) -> &Contracts {
@@ -381,11 +402,12 @@ fn genesis_error(what: &str, err: AnyError) -> ChainError {
 }
 
 impl World {
-    fn genesis(config: &EmbeddedConfig) -> ChainResult<World> {
+    fn genesis(config: &EmbeddedConfig, chain_id: &str) -> ChainResult<World> {
         let mut app = App::default();
         app.update_block(|block| {
             block.time = wall_clock();
             block.height = 1;
+            block.chain_id = chain_id.to_string();
         });
         let api = MockApi::default();
         let deployer = api.addr_make(DEPLOYER);

@@ -493,6 +493,10 @@ impl MarketChain for WasmdChain {
         &self.address
     }
 
+    fn chain_id(&self) -> &str {
+        &self.config.chain_id
+    }
+
     fn contracts(&self) -> &Contracts {
         &self.config.contracts
     }

@@ -428,3 +428,19 @@ async fn subscription_backfills_from_a_height_and_survives_lagging() {
     let live = next_events(&mut from_second, total - 3).await;
     assert_eq!(live.last().unwrap().order_id(), Some(total as u64));
 }
+
+#[tokio::test]
+async fn every_embedded_chain_has_a_chain_id_of_its_own() {
+    let first = EmbeddedChain::start_default().unwrap();
+    let second = EmbeddedChain::start_default().unwrap();
+    assert!(
+        first.chain_id().starts_with("akash-embedded-"),
+        "{}",
+        first.chain_id()
+    );
+    assert_ne!(first.chain_id(), second.chain_id());
+    // Every handle on a chain names the same chain.
+    assert_eq!(account(&first, "tenant").chain_id(), first.chain_id());
+    assert_eq!(account(&first, "provider1").chain_id(), first.chain_id());
+    assert_eq!(account(&second, "tenant").chain_id(), second.chain_id());
+}
