@@ -439,6 +439,8 @@ printf '\n%s\n\nTotal runtime: %d s (%d min %d s)\n' "$SUMMARY" "$TOTAL_SECS" $(
 
 if [ -n "$BENCH_OUTPUT" ]; then
   mkdir -p "$(dirname "$BENCH_OUTPUT")"
+  # The other benches' sections (provider daemon, overlay tunnels) stay as they are.
+  other_sections=$(bench_section_get "$BENCH_OUTPUT")
   {
     cat <<EOF
 # Gas benchmarks
@@ -543,6 +545,7 @@ index entry.
 
 $(phases_table)
 EOF
+    [ -z "$other_sections" ] || printf '\n%s\n' "$other_sections"
   } >"$BENCH_OUTPUT"
   log "tables written to $BENCH_OUTPUT"
 fi

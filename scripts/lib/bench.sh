@@ -1,5 +1,6 @@
-# Helpers for scripts/bench-gas.sh: many transactions from many keys at once, checked through
-# the node's RPC with curl (one wasmd process per transaction is the slow part, ~0.3 s each).
+# Helpers for the bench scripts. For scripts/bench-gas.sh: many transactions from many keys at
+# once, checked through the node's RPC with curl (one wasmd process per transaction is the slow
+# part, ~0.3 s each). For every bench: its own section of benches/README.md (at the end).
 # Needs `eval "$(scripts/localnet.sh env)"` and scripts/lib/chain.sh first, and these set:
 #   BENCH_KEYRING   directory of the bench keyring (test backend), separate from the localnet's
 #   BENCH_JOBS      parallel wasmd processes
@@ -167,3 +168,39 @@ bench_wait_committed() {
 
 # bench_failures RESULT_FILE: the lines of a bench_wait_committed result that did not succeed.
 bench_failures() { awk -F'\t' '$4 != "0"' "$1"; }
+
+# Sections of benches/README.md owned by one bench each, between the lines
+# "<!-- bench:NAME begin ... -->" and "<!-- bench:NAME end -->". A script that rewrites the
+# whole file keeps the others' sections (bench_section_get before, append after).
+
+# bench_section_get FILE [NAME]: the section NAME (every section without NAME) with its marker
+# lines, or nothing.
+bench_section_get() {
+  [ -f "$1" ] || return 0
+  awk -v name="${2:-}" '
+    $0 ~ "^<!-- bench:" (name == "" ? "[A-Za-z0-9_-]+" : name) " begin" { inside = 1 }
+    inside { print }
+    inside && $0 ~ "^<!-- bench:" (name == "" ? "[A-Za-z0-9_-]+" : name) " end -->" { inside = 0; print "" }' "$1"
+}
+
+# bench_section_put FILE NAME CONTENT_FILE: replaces the section NAME of FILE by the marker
+# lines around CONTENT_FILE's text, or appends it when FILE has none.
+bench_section_put() {
+  local file=$1 name=$2 content=$3 tmp
+  tmp=$(mktemp)
+  {
+    printf '<!-- bench:%s begin: written by scripts/bench-%s.sh, kept by the other bench scripts -->\n' "$name" "$name"
+    cat "$content"
+    printf '<!-- bench:%s end -->\n' "$name"
+  } >"$tmp.section"
+  if [ -f "$file" ] && grep -q "^<!-- bench:$name begin" "$file"; then
+    awk -v name="$name" -v section="$tmp.section" '
+      index($0, "<!-- bench:" name " begin") == 1 { inside = 1; while ((getline line < section) > 0) print line; next }
+      inside && index($0, "<!-- bench:" name " end -->") == 1 { inside = 0; next }
+      !inside { print }' "$file" >"$tmp"
+    cat "$tmp" >"$file"
+  else
+    { [ ! -s "$file" ] || printf '\n'; cat "$tmp.section"; } >>"$file"
+  fi
+  rm -f "$tmp" "$tmp.section"
+}
