@@ -27,7 +27,7 @@ use crate::gateway::tls::{server_config, TlsConfigError};
 use crate::gateway::{GatewayConfig, GatewayError, GatewayServer};
 use crate::identity::{IdentityError, ProviderIdentity};
 use crate::leases::{LeaseError, LeaseManager, LeaseManagerSettings, Recovery};
-use crate::runtime::{ContainerRuntime, DockerConfig, DockerRuntime, RuntimeError};
+use crate::runtime::{ContainerRuntime, DockerConfig, DockerRuntime, RuntimeError, RuntimeOwner};
 
 /// Events buffered for each consumer (bid engine, lease manager).
 const EVENT_CHANNEL_CAPACITY: usize = 1024;
@@ -377,7 +377,9 @@ pub async fn run(config: ProviderConfig) -> Result<(), DaemonError> {
             warn!(%error, "not registered: no order will get a bid; run `akash-provider register`")
         }
     }
-    let runtime = Arc::new(DockerRuntime::connect(DockerConfig::default()).await?);
+    // Only this provider's containers on this chain: the engine may serve others too.
+    let owner = RuntimeOwner::new(chain.chain_id(), chain.address());
+    let runtime = Arc::new(DockerRuntime::connect(DockerConfig::default(), owner).await?);
     let daemon = Daemon::start(chain, runtime, DaemonSettings::from_config(&config)).await?;
     let gateway = GatewayConfig {
         listen_address: config.gateway.listen_address,

@@ -1,42 +1,45 @@
 //! The Docker runtime against the real local engine and the locally built test image.
 //! Needs `scripts/docker.sh ensure` and `scripts/make-test-image.sh` first; without an engine
-//! every test fails and says so. Each test uses its own random lease ids and tears them down
-//! even when it fails.
+//! every test fails and says so. Each test uses its own random lease ids (or owners) and tears
+//! them down even when it fails.
+
+mod support;
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
-use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
 
 use akash_provider::runtime::{
     ContainerRuntime, ContainerState, DeploymentSpec, DeploymentStatus, DockerConfig,
-    DockerRuntime, LeaseRef, LogStream, PortSpec, Protocol, RuntimeError, ServiceSpec,
-    LABEL_INSTANCE, LABEL_LEASE_ID, LABEL_NETWORK_ROLE, LABEL_ORDER_ID, LABEL_SERVICE,
+    DockerRuntime, LeaseRef, LogStream, PortSpec, Protocol, RuntimeError, RuntimeOwner,
+    ServiceSpec, LABEL_CHAIN_ID, LABEL_INSTANCE, LABEL_LEASE_ID, LABEL_NETWORK_ROLE,
+    LABEL_ORDER_ID, LABEL_PROVIDER, LABEL_SERVICE,
 };
 use bollard::models::RestartPolicyNameEnum;
 use bollard::query_parameters::{
     InspectContainerOptions, InspectNetworkOptions, ListContainersOptions, ListNetworksOptions,
     StopContainerOptions,
 };
+use support::{connect_as, http_get, lease_filters, wait_for, Cleanup, TEST_IMAGE};
 
-const TEST_IMAGE: &str = "akash-test/busybox:latest";
 const MEBIBYTE: u64 = 1024 * 1024;
-const SETUP_HINT: &str = "run scripts/docker.sh ensure and scripts/make-test-image.sh first";
-/// Generous: the machine has two shared cores and other builds may run beside the tests.
-const WAIT: Duration = Duration::from_secs(30);
+
+/// The chain and provider the tests' runtimes run leases for.
+fn test_owner() -> RuntimeOwner {
+    RuntimeOwner::new("akash-runtime-test", "akash1runtimetest")
+}
 
 async fn connect() -> DockerRuntime {
-    let runtime = match DockerRuntime::connect(DockerConfig::default()).await {
-        Ok(runtime) => runtime,
-        Err(error) => panic!("the Docker engine is not reachable ({error}); {SETUP_HINT}"),
-    };
-    if let Err(error) = runtime.docker().inspect_image(TEST_IMAGE).await {
-        panic!("test image {TEST_IMAGE} is missing ({error}); {SETUP_HINT}");
-    }
-    runtime
+    connect_as(test_owner()).await
+}
+
+/// Tears the test owner's leases down when the test ends, also when it panics.
+fn cleanup(lease_ids: &[u64]) -> Cleanup {
+    Cleanup(
+        lease_ids
+            .iter()
+            .map(|lease_id| (test_owner(), *lease_id))
+            .collect(),
+    )
 }
 
 /// Random high lease ids, so tests running at the same time (or a daemon) never collide.
@@ -46,35 +49,6 @@ fn unique_lease() -> LeaseRef {
     LeaseRef {
         lease_id,
         order_id: lease_id + 7,
-    }
-}
-
-/// Tears the leases down when the test ends, also when it panics.
-struct Cleanup(Vec<u64>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let lease_ids = std::mem::take(&mut self.0);
-        // The test's runtime may be unwinding: tear down on a thread with a runtime of its own.
-        let outcome = std::thread::spawn(move || {
-            let executor = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime for cleanup");
-            executor.block_on(async {
-                let runtime = DockerRuntime::connect(DockerConfig::default()).await?;
-                for lease_id in lease_ids {
-                    runtime.teardown(lease_id).await?;
-                }
-                Ok::<_, RuntimeError>(())
-            })
-        })
-        .join();
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => eprintln!("cleanup of test leases failed: {error}"),
-            Err(_) => eprintln!("cleanup of test leases panicked"),
-        }
     }
 }
 
@@ -126,24 +100,6 @@ fn deployment(lease: LeaseRef, services: Vec<ServiceSpec>) -> DeploymentSpec {
     DeploymentSpec { lease, services }
 }
 
-/// Polls `check` until it returns `Some`, or panics after [`WAIT`] describing what it waited for.
-async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        if started.elapsed() > WAIT {
-            panic!("timed out after {} s waiting for {what}", WAIT.as_secs());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 async fn log_text(runtime: &DockerRuntime, lease_id: u64, service: &str) -> String {
     runtime
         .logs(lease_id, service, 100)
@@ -167,22 +123,10 @@ async fn wait_for_log(
     .await
 }
 
-fn http_get(port: u16) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    stream.write_all(b"GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    Ok(response)
-}
-
 async fn lease_container_count(runtime: &DockerRuntime, lease_id: u64) -> usize {
     let options = ListContainersOptions {
         all: true,
-        filters: Some(HashMap::from([(
-            "label".to_string(),
-            vec![format!("{LABEL_LEASE_ID}={lease_id}")],
-        )])),
+        filters: Some(lease_filters(runtime, lease_id)),
         ..Default::default()
     };
     runtime
@@ -195,10 +139,7 @@ async fn lease_container_count(runtime: &DockerRuntime, lease_id: u64) -> usize 
 
 async fn lease_network_names(runtime: &DockerRuntime, lease_id: u64) -> Vec<String> {
     let options = ListNetworksOptions {
-        filters: Some(HashMap::from([(
-            "label".to_string(),
-            vec![format!("{LABEL_LEASE_ID}={lease_id}")],
-        )])),
+        filters: Some(lease_filters(runtime, lease_id)),
     };
     let mut names: Vec<String> = runtime
         .docker()
@@ -224,7 +165,7 @@ fn container_id<'a>(status: &'a DeploymentStatus, service: &str, instance: u32) 
 async fn web_service_answers_on_its_published_port() {
     let runtime = connect().await;
     let lease = unique_lease();
-    let _cleanup = Cleanup(vec![lease.lease_id]);
+    let _cleanup = cleanup(&[lease.lease_id]);
 
     let status = runtime
         .deploy(&deployment(lease, vec![web_service()]))
@@ -251,7 +192,7 @@ async fn web_service_answers_on_its_published_port() {
 async fn containers_carry_lease_labels_and_resource_limits() {
     let runtime = connect().await;
     let lease = unique_lease();
-    let _cleanup = Cleanup(vec![lease.lease_id]);
+    let _cleanup = cleanup(&[lease.lease_id]);
     let mut web = web_service();
     web.cpu_millis = 250;
     web.memory_bytes = 64 * MEBIBYTE;
@@ -267,17 +208,29 @@ async fn containers_carry_lease_labels_and_resource_limits() {
         .collect();
     assert_ne!(ports[0], ports[1], "each instance gets its own host port");
 
-    let workload_network = DockerRuntime::workload_network_name(lease.lease_id);
+    let workload_network = runtime.workload_network_name(lease.lease_id);
     for instance in &status.instances {
         let inspect = runtime
             .docker()
             .inspect_container(&instance.container_id, None::<InspectContainerOptions>)
             .await
             .unwrap();
+        assert_eq!(
+            inspect.name.as_deref(),
+            Some(
+                format!(
+                    "/{}",
+                    runtime.container_name(lease.lease_id, "web", instance.instance)
+                )
+                .as_str()
+            )
+        );
         let config = inspect.config.unwrap();
         let labels = config.labels.unwrap();
         assert_eq!(labels[LABEL_LEASE_ID], lease.lease_id.to_string());
         assert_eq!(labels[LABEL_ORDER_ID], lease.order_id.to_string());
+        assert_eq!(labels[LABEL_CHAIN_ID], test_owner().chain_id);
+        assert_eq!(labels[LABEL_PROVIDER], test_owner().provider);
         assert_eq!(labels[LABEL_SERVICE], "web");
         assert_eq!(labels[LABEL_INSTANCE], instance.instance.to_string());
         assert!(config
@@ -297,7 +250,7 @@ async fn containers_carry_lease_labels_and_resource_limits() {
         let aliases = networks[&workload_network].aliases.clone().unwrap();
         assert!(aliases.contains(&"web".to_string()), "{aliases:?}");
         assert!(
-            networks.contains_key(&DockerRuntime::ingress_network_name(lease.lease_id)),
+            networks.contains_key(&runtime.ingress_network_name(lease.lease_id)),
             "a service with a global port joins the ingress network: {:?}",
             networks.keys()
         );
@@ -311,6 +264,8 @@ async fn containers_carry_lease_labels_and_resource_limits() {
     assert_eq!(network.internal, Some(true));
     let labels = network.labels.unwrap();
     assert_eq!(labels[LABEL_LEASE_ID], lease.lease_id.to_string());
+    assert_eq!(labels[LABEL_CHAIN_ID], test_owner().chain_id);
+    assert_eq!(labels[LABEL_PROVIDER], test_owner().provider);
     assert_eq!(labels[LABEL_NETWORK_ROLE], "workload");
 }
 
@@ -318,7 +273,7 @@ async fn containers_carry_lease_labels_and_resource_limits() {
 async fn logs_remain_after_the_workload_exits() {
     let runtime = connect().await;
     let lease = unique_lease();
-    let _cleanup = Cleanup(vec![lease.lease_id]);
+    let _cleanup = cleanup(&[lease.lease_id]);
     let job = service(
         "job",
         &[
@@ -369,7 +324,7 @@ async fn logs_remain_after_the_workload_exits() {
 async fn missing_image_is_a_typed_error_and_leaves_nothing() {
     let runtime = connect().await;
     let lease = unique_lease();
-    let _cleanup = Cleanup(vec![lease.lease_id]);
+    let _cleanup = cleanup(&[lease.lease_id]);
     let missing = ServiceSpec {
         image: "akash-test/does-not-exist:never".to_string(),
         ..service("api", &[])
@@ -415,7 +370,7 @@ async fn missing_image_is_a_typed_error_and_leaves_nothing() {
 async fn teardown_removes_containers_and_networks() {
     let runtime = connect().await;
     let lease = unique_lease();
-    let _cleanup = Cleanup(vec![lease.lease_id]);
+    let _cleanup = cleanup(&[lease.lease_id]);
     runtime
         .deploy(&deployment(lease, vec![web_service(), pong_server()]))
         .await
@@ -424,8 +379,8 @@ async fn teardown_removes_containers_and_networks() {
     assert_eq!(
         lease_network_names(&runtime, lease.lease_id).await,
         vec![
-            DockerRuntime::workload_network_name(lease.lease_id),
-            DockerRuntime::ingress_network_name(lease.lease_id),
+            runtime.workload_network_name(lease.lease_id),
+            runtime.ingress_network_name(lease.lease_id),
         ]
     );
 
@@ -447,7 +402,7 @@ async fn list_leases_finds_running_leases_after_a_restart() {
     let runtime = connect().await;
     let first = unique_lease();
     let second = unique_lease();
-    let _cleanup = Cleanup(vec![first.lease_id, second.lease_id]);
+    let _cleanup = cleanup(&[first.lease_id, second.lease_id]);
     runtime
         .deploy(&deployment(first, vec![pong_server()]))
         .await
@@ -476,7 +431,7 @@ async fn list_leases_finds_running_leases_after_a_restart() {
 async fn redeploy_leaves_running_containers_alone() {
     let runtime = connect().await;
     let lease = unique_lease();
-    let _cleanup = Cleanup(vec![lease.lease_id]);
+    let _cleanup = cleanup(&[lease.lease_id]);
     let mut web = web_service();
     let first = runtime
         .deploy(&deployment(lease, vec![web.clone()]))
@@ -526,7 +481,7 @@ async fn redeploy_leaves_running_containers_alone() {
 async fn services_of_one_lease_reach_each_other_by_name() {
     let runtime = connect().await;
     let lease = unique_lease();
-    let _cleanup = Cleanup(vec![lease.lease_id]);
+    let _cleanup = cleanup(&[lease.lease_id]);
     runtime
         .deploy(&deployment(
             lease,
@@ -545,7 +500,7 @@ async fn other_leases_cannot_reach_a_lease_services() {
     let runtime = connect().await;
     let owner = unique_lease();
     let stranger = unique_lease();
-    let _cleanup = Cleanup(vec![owner.lease_id, stranger.lease_id]);
+    let _cleanup = cleanup(&[owner.lease_id, stranger.lease_id]);
     // A global port puts the server on the owner's ingress network too: probe both addresses.
     let mut server = pong_server();
     server.ports = vec![PortSpec {
@@ -573,8 +528,8 @@ async fn other_leases_cannot_reach_a_lease_services() {
             .filter(|address| !address.is_empty())
             .unwrap_or_else(|| panic!("server has no address on {network}: {networks:?}"))
     };
-    let workload_address = address_on(DockerRuntime::workload_network_name(owner.lease_id));
-    let ingress_address = address_on(DockerRuntime::ingress_network_name(owner.lease_id));
+    let workload_address = address_on(runtime.workload_network_name(owner.lease_id));
+    let ingress_address = address_on(runtime.ingress_network_name(owner.lease_id));
     let addresses = [workload_address.clone(), ingress_address];
 
     let mut targets = vec!["server"];
@@ -616,6 +571,84 @@ async fn other_leases_cannot_reach_a_lease_services() {
     );
 }
 
+/// An owner no other test process uses (a chain id of its own).
+fn unique_owner(provider: &str) -> RuntimeOwner {
+    let random = RandomState::new().build_hasher().finish();
+    RuntimeOwner::new(format!("akash-runtime-test-{random:016x}"), provider)
+}
+
+#[tokio::test]
+async fn runtimes_of_other_chains_and_providers_share_the_engine_without_seeing_each_other() {
+    // Lease 1 on chain A for provider P, on chain B for P, and on chain A for provider Q:
+    // the same lease id three times on one engine.
+    let chain_a_p = unique_owner("akash1providerp");
+    let chain_b_p = unique_owner("akash1providerp");
+    let chain_a_q = RuntimeOwner::new(chain_a_p.chain_id.clone(), "akash1providerq");
+    let owners = [chain_a_p, chain_b_p, chain_a_q];
+    let _cleanup = Cleanup(owners.iter().map(|owner| (owner.clone(), 1)).collect());
+    let mut runtimes = Vec::new();
+    for owner in &owners {
+        runtimes.push(connect_as(owner.clone()).await);
+    }
+    let mut statuses = Vec::new();
+    for (order_id, runtime) in (11..).zip(&runtimes) {
+        let lease = LeaseRef {
+            lease_id: 1,
+            order_id,
+        };
+        let status = runtime
+            .deploy(&deployment(lease, vec![web_service()]))
+            .await
+            .unwrap();
+        assert_eq!(status.lease, lease);
+        assert_eq!(status.instances.len(), 1, "{status:?}");
+        assert!(status.all_running(), "{status:?}");
+        statuses.push(status);
+    }
+    let ids: Vec<&str> = statuses
+        .iter()
+        .map(|status| container_id(status, "web", 0))
+        .collect();
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "{ids:?}"
+    );
+
+    // Each lists, inspects and reads logs of its own lease 1 only.
+    for ((runtime, status), order_id) in runtimes.iter().zip(&statuses).zip(11..) {
+        assert_eq!(
+            runtime.list_leases().await.unwrap(),
+            vec![LeaseRef {
+                lease_id: 1,
+                order_id
+            }]
+        );
+        assert_eq!(&runtime.status(1).await.unwrap(), status);
+        assert_eq!(lease_container_count(runtime, 1).await, 1);
+        assert_eq!(lease_network_names(runtime, 1).await.len(), 2);
+    }
+
+    // Tearing down lease 1 of one owner leaves the other two as they were.
+    runtimes[0].teardown(1).await.unwrap();
+    assert!(runtimes[0].list_leases().await.unwrap().is_empty());
+    assert!(matches!(
+        runtimes[0].status(1).await,
+        Err(RuntimeError::LeaseNotFound { lease_id: 1 })
+    ));
+    assert_eq!(lease_container_count(&runtimes[0], 1).await, 0);
+    assert!(lease_network_names(&runtimes[0], 1).await.is_empty());
+    for (runtime, status) in runtimes.iter().zip(&statuses).skip(1) {
+        let now = runtime.status(1).await.unwrap();
+        assert_eq!(&now, status);
+        assert!(now.all_running(), "{now:?}");
+        assert_eq!(lease_network_names(runtime, 1).await.len(), 2);
+    }
+    runtimes[1].teardown(1).await.unwrap();
+    assert_eq!(runtimes[2].status(1).await.unwrap(), statuses[2]);
+    runtimes[2].teardown(1).await.unwrap();
+    assert!(runtimes[2].list_leases().await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn host_capacity_matches_docker_info() {
     let runtime = connect().await;
@@ -632,7 +665,7 @@ async fn unreachable_engine_is_a_typed_error() {
         socket: Some("/nonexistent/docker.sock".to_string()),
         ..DockerConfig::default()
     };
-    match DockerRuntime::connect(config).await {
+    match DockerRuntime::connect(config, test_owner()).await {
         Err(RuntimeError::EngineUnavailable { socket, .. }) => {
             assert_eq!(socket, "/nonexistent/docker.sock")
         }

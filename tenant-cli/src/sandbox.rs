@@ -25,8 +25,7 @@ use akash_provider::gateway::GatewayConfig;
 use akash_provider::identity::ProviderIdentity;
 use akash_provider::leases::LeaseManagerSettings;
 use akash_provider::runtime::{
-    ContainerRuntime, DeploymentSpec, DeploymentStatus, DockerConfig, DockerRuntime, HostCapacity,
-    LeaseRef, LogLine, RuntimeError,
+    ContainerRuntime, Docker, DockerConfig, DockerRuntime, RuntimeError, RuntimeOwner,
 };
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -103,65 +102,12 @@ impl Progress for NamedProgress {
     }
 }
 
-/// The runtime as one provider of several sharing a Docker engine sees it: only leases of
-/// this provider on this chain are listed, so a provider never takes another's containers
-/// (or those of a different chain using the same engine) for stale ones and removes them.
-pub struct ProviderScoped<R> {
-    inner: Arc<R>,
-    chain: Arc<dyn MarketChain>,
-}
-
-impl<R> ProviderScoped<R> {
-    pub fn new(inner: Arc<R>, chain: Arc<dyn MarketChain>) -> Self {
-        ProviderScoped { inner, chain }
-    }
-}
-
-impl<R: ContainerRuntime> ContainerRuntime for ProviderScoped<R> {
-    async fn deploy(&self, spec: &DeploymentSpec) -> Result<DeploymentStatus, RuntimeError> {
-        self.inner.deploy(spec).await
-    }
-
-    async fn status(&self, lease_id: u64) -> Result<DeploymentStatus, RuntimeError> {
-        self.inner.status(lease_id).await
-    }
-
-    async fn logs(
-        &self,
-        lease_id: u64,
-        service: &str,
-        tail: usize,
-    ) -> Result<Vec<LogLine>, RuntimeError> {
-        self.inner.logs(lease_id, service, tail).await
-    }
-
-    async fn teardown(&self, lease_id: u64) -> Result<(), RuntimeError> {
-        self.inner.teardown(lease_id).await
-    }
-
-    async fn list_leases(&self) -> Result<Vec<LeaseRef>, RuntimeError> {
-        let mut ours = Vec::new();
-        for lease in self.inner.list_leases().await? {
-            let mine = match self.chain.lease(lease.lease_id).await {
-                Ok(on_chain) => on_chain.provider.as_str() == self.chain.address(),
-                Err(_) => false,
-            };
-            if mine {
-                ours.push(lease);
-            }
-        }
-        Ok(ours)
-    }
-
-    async fn host_capacity(&self) -> Result<HostCapacity, RuntimeError> {
-        self.inner.host_capacity().await
-    }
-}
-
 struct SandboxProvider {
     name: &'static str,
     chain: Arc<dyn MarketChain>,
-    daemon: Daemon<ProviderScoped<DockerRuntime>>,
+    /// Sees only this provider's containers on the sandbox chain (the engine is shared).
+    runtime: Arc<DockerRuntime>,
+    daemon: Daemon<DockerRuntime>,
 }
 
 /// Only one sandbox per machine: lease ids start at 1 on every new chain, and containers
@@ -225,18 +171,18 @@ pub async fn run(args: SandboxArgs) -> Result<ExitCode> {
     let sdl = SdlFile::load(&args.file).map_err(|error| anyhow::anyhow!("{error}"))?;
     let _lock = SandboxLock::acquire()?;
 
-    let docker = DockerRuntime::connect(DockerConfig::default())
+    let docker = DockerRuntime::connect_engine(&DockerConfig::default())
         .await
         .context("the sandbox runs workloads in the local Docker engine; start it with scripts/docker.sh ensure")?;
     check_images(&docker, &sdl).await?;
-    let docker = Arc::new(docker);
 
     let chain = EmbeddedChain::start_default().context("starting the embedded chain")?;
     let contracts = chain.contracts().clone();
     say(format!(
-        "embedded chain up with the real contracts: token {}, market {}",
+        "embedded chain up with the real contracts: token {}, market {}; chain id {}",
         output::short_address(&contracts.token),
-        output::short_address(&contracts.market)
+        output::short_address(&contracts.market),
+        chain.chain_id()
     ));
     let workdir = tempfile::Builder::new()
         .prefix("akash-sandbox-")
@@ -302,7 +248,7 @@ pub async fn run(args: SandboxArgs) -> Result<ExitCode> {
     }
     .await;
 
-    let teardown = teardown(&chain, &tenant_address, &docker, providers).await;
+    let teardown = teardown(&chain, &tenant_address, providers).await;
     drop(workdir);
     let code = outcome?;
     teardown?;
@@ -390,7 +336,7 @@ fn chain_prefix() -> String {
 }
 
 /// Every image the SDL names must be in the local engine: nothing is pulled in a sandbox.
-async fn check_images(docker: &DockerRuntime, sdl: &SdlFile) -> Result<()> {
+async fn check_images(docker: &Docker, sdl: &SdlFile) -> Result<()> {
     let mut images: Vec<String> = sdl
         .groups()
         .iter()
@@ -405,7 +351,7 @@ async fn check_images(docker: &DockerRuntime, sdl: &SdlFile) -> Result<()> {
     images.sort();
     images.dedup();
     for image in &images {
-        if docker.docker().inspect_image(image).await.is_err() {
+        if docker.inspect_image(image).await.is_err() {
             bail!(
                 "image {image} is not in the local Docker engine (the sandbox pulls nothing); \
                  for akash-test/busybox:latest run scripts/make-test-image.sh"
@@ -422,7 +368,7 @@ async fn check_images(docker: &DockerRuntime, sdl: &SdlFile) -> Result<()> {
 
 async fn start_provider(
     chain: &EmbeddedChain,
-    docker: &Arc<DockerRuntime>,
+    docker: &Docker,
     workdir: &Path,
     name: &'static str,
     region: &str,
@@ -433,7 +379,11 @@ async fn start_provider(
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let identity = ProviderIdentity::load_or_generate(&data_dir)?;
-    let runtime = Arc::new(ProviderScoped::new(Arc::clone(docker), Arc::clone(&handle)));
+    let runtime = Arc::new(DockerRuntime::with_client(
+        docker.clone(),
+        DockerConfig::default(),
+        RuntimeOwner::new(handle.chain_id(), handle.address()),
+    ));
     let settings = DaemonSettings {
         bidding: BidEngineSettings {
             rate_card: RateCard {
@@ -468,7 +418,7 @@ async fn start_provider(
         Uint128::new(PROVIDER_STAKE),
     )
     .await?;
-    let daemon = Daemon::start(Arc::clone(&handle), runtime, settings).await?;
+    let daemon = Daemon::start(Arc::clone(&handle), Arc::clone(&runtime), settings).await?;
     let gateway = |port: u16| GatewayConfig {
         listen_address: SocketAddr::from(([127, 0, 0, 1], port)),
         ..GatewayConfig::default()
@@ -498,6 +448,7 @@ async fn start_provider(
     Ok(SandboxProvider {
         name,
         chain: handle,
+        runtime,
         daemon,
     })
 }
@@ -556,7 +507,6 @@ async fn skip_settled_windows(chain: EmbeddedChain, providers: u32) {
 async fn teardown(
     chain: &EmbeddedChain,
     tenant: &str,
-    docker: &DockerRuntime,
     providers: Vec<SandboxProvider>,
 ) -> Result<()> {
     let mut leases = Vec::new();
@@ -581,14 +531,21 @@ async fn teardown(
                     output::amount(refund)
                 ));
             }
-            leases.push(lease.id);
+            // The containers are its provider's: only that provider's runtime sees them.
+            let runtime = providers
+                .iter()
+                .find(|provider| provider.chain.address() == lease.provider.as_str())
+                .map(|provider| Arc::clone(&provider.runtime));
+            if let Some(runtime) = runtime {
+                leases.push((lease.id, runtime));
+            }
         }
     }
     let deadline = Instant::now() + TEARDOWN_TIMEOUT;
     let mut left = Vec::new();
-    for lease_id in leases {
+    for (lease_id, runtime) in leases {
         loop {
-            match docker.status(lease_id).await {
+            match runtime.status(lease_id).await {
                 Err(RuntimeError::LeaseNotFound { .. }) => {
                     say(format!(
                         "lease {lease_id}: containers removed by its provider"
@@ -596,7 +553,7 @@ async fn teardown(
                     break;
                 }
                 _ if Instant::now() >= deadline => {
-                    left.push(lease_id);
+                    left.push((lease_id, runtime));
                     break;
                 }
                 _ => tokio::time::sleep(Duration::from_millis(250)).await,
@@ -607,8 +564,8 @@ async fn teardown(
         provider.daemon.shutdown().await;
     }
     let mut errors = String::new();
-    for lease_id in left {
-        match docker.teardown(lease_id).await {
+    for (lease_id, runtime) in left {
+        match runtime.teardown(lease_id).await {
             Ok(()) => say(format!(
                 "lease {lease_id}: containers removed by the sandbox (its provider did not within {} s)",
                 TEARDOWN_TIMEOUT.as_secs()

@@ -37,13 +37,16 @@ fn require_docker_and_image() {
     );
 }
 
-fn lease_containers() -> Vec<String> {
+/// Names of the containers of lease `lease_id` on the chain `chain_id`, whoever's they are.
+fn lease_containers(chain_id: &str, lease_id: u64) -> Vec<String> {
     let out = Command::new("docker")
         .args([
             "ps",
             "-a",
             "--filter",
-            "label=akash.lease_id",
+            &format!("label=akash.chain_id={chain_id}"),
+            "--filter",
+            &format!("label=akash.lease_id={lease_id}"),
             "--format",
             "{{.Names}}",
         ])
@@ -105,11 +108,13 @@ fn sandbox_deploys_the_web_example_serves_the_busybox_page_and_cleans_up() {
         "{stdout}"
     );
     assert!(stdout.contains("[sandbox] ready in "), "{stdout}");
-    // Torn down: no container of lease 1 is left.
-    let left: Vec<String> = lease_containers()
-        .into_iter()
-        .filter(|name| name.starts_with("akash-1-"))
-        .collect();
+    // Torn down: no container of lease 1 of this sandbox's chain is left.
+    let chain_id = stdout
+        .lines()
+        .find_map(|l| l.split_once("; chain id ").map(|(_, id)| id.trim()))
+        .expect("the chain id is printed");
+    assert!(chain_id.starts_with("akash-embedded-"), "{chain_id}");
+    let left = lease_containers(chain_id, 1);
     assert!(left.is_empty(), "containers left: {left:?}");
     println!("sandbox run took {:.1} s", elapsed.as_secs_f64());
 }

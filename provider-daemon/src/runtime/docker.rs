@@ -1,5 +1,10 @@
 //! [`ContainerRuntime`] on the local Docker engine through bollard. Docker itself is the state
 //! store: leases, services and instances are found again through container and network labels.
+//!
+//! One engine may serve several providers and chains (the sandbox runs three daemons on it;
+//! lease ids start at 1 on every chain), so a runtime belongs to one [`RuntimeOwner`]: every
+//! object it creates carries the owner's chain id and provider address as labels and a hash of
+//! both in its name, and it lists, inspects and removes only objects with its owner's labels.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,6 +37,10 @@ use super::status::{
 use super::{ContainerRuntime, Result};
 
 pub const LABEL_LEASE_ID: &str = "akash.lease_id";
+/// Chain id of the [`RuntimeOwner`] that created the object.
+pub const LABEL_CHAIN_ID: &str = "akash.chain_id";
+/// Provider address of the [`RuntimeOwner`] that created the object.
+pub const LABEL_PROVIDER: &str = "akash.provider";
 pub const LABEL_ORDER_ID: &str = "akash.order_id";
 pub const LABEL_SERVICE: &str = "akash.service";
 pub const LABEL_INSTANCE: &str = "akash.instance";
@@ -77,17 +86,69 @@ impl Default for DockerConfig {
     }
 }
 
+/// Whose leases a [`DockerRuntime`] runs: a provider on a chain. Lease ids are unique only
+/// within one chain, and several providers may share an engine, so objects are told apart by
+/// all three (lease id, chain id, provider).
+///
+/// Objects made by versions that did not label the owner (named `akash-<lease>-…`) are
+/// neither listed, adopted nor removed: remove them by hand after upgrading.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RuntimeOwner {
+    pub chain_id: String,
+    /// The provider's bech32 address.
+    pub provider: String,
+}
+
+impl RuntimeOwner {
+    pub fn new(chain_id: impl Into<String>, provider: impl Into<String>) -> Self {
+        RuntimeOwner {
+            chain_id: chain_id.into(),
+            provider: provider.into(),
+        }
+    }
+
+    /// 10 hex digits of the sha256 of chain id and provider: Docker names are global to the
+    /// engine, so the objects of two owners with the same lease id need different names.
+    pub fn name_tag(&self) -> String {
+        let digest = Sha256::digest(format!("{}\n{}", self.chain_id, self.provider).as_bytes());
+        digest
+            .iter()
+            .take(5)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// Label filters (`key=value`) matching the objects of this owner.
+    fn label_filters(&self) -> Vec<String> {
+        vec![
+            format!("{LABEL_CHAIN_ID}={}", self.chain_id),
+            format!("{LABEL_PROVIDER}={}", self.provider),
+        ]
+    }
+}
+
 /// The Docker implementation of [`ContainerRuntime`].
 pub struct DockerRuntime {
     docker: Docker,
     config: DockerConfig,
+    owner: RuntimeOwner,
+    /// [`RuntimeOwner::name_tag`], in every object name.
+    name_tag: String,
     lease_locks: LeaseLocks,
 }
 
 impl DockerRuntime {
     /// Connects to the local engine and agrees on an API version with it (Debian's docker.io
-    /// 20.10 speaks 1.41, older than bollard's default).
-    pub async fn connect(config: DockerConfig) -> Result<Self> {
+    /// 20.10 speaks 1.41, older than bollard's default). The runtime sees only `owner`'s
+    /// objects.
+    pub async fn connect(config: DockerConfig, owner: RuntimeOwner) -> Result<Self> {
+        let docker = Self::connect_engine(&config).await?;
+        Ok(Self::with_client(docker, config, owner))
+    }
+
+    /// The engine connection alone, to share between the runtimes of several owners
+    /// ([`DockerRuntime::with_client`]).
+    pub async fn connect_engine(config: &DockerConfig) -> Result<Docker> {
         let socket = config
             .socket
             .clone()
@@ -111,14 +172,17 @@ impl DockerRuntime {
         .await
         .map_err(unavailable)?;
         info!(%socket, api_version = %docker.client_version(), "connected to docker engine");
-        Ok(Self::with_client(docker, config))
+        Ok(docker)
     }
 
-    /// Wraps an already connected (and version-negotiated) client.
-    pub fn with_client(docker: Docker, config: DockerConfig) -> Self {
+    /// Wraps an already connected (and version-negotiated) client; runtimes of several owners
+    /// may share one client.
+    pub fn with_client(docker: Docker, config: DockerConfig, owner: RuntimeOwner) -> Self {
         DockerRuntime {
             docker,
             config,
+            name_tag: owner.name_tag(),
+            owner,
             lease_locks: LeaseLocks::default(),
         }
     }
@@ -131,19 +195,40 @@ impl DockerRuntime {
         &self.config
     }
 
+    pub fn owner(&self) -> &RuntimeOwner {
+        &self.owner
+    }
+
     /// The lease's internal network: its services reach each other here, by service name.
-    pub fn workload_network_name(lease_id: u64) -> String {
-        format!("akash-lease-{lease_id}")
+    pub fn workload_network_name(&self, lease_id: u64) -> String {
+        format!("akash-{}-lease-{lease_id}", self.name_tag)
     }
 
     /// Docker publishes no ports of containers attached only to internal networks, so services
     /// with global ports also join this per-lease bridge (container-to-container traffic off).
-    pub fn ingress_network_name(lease_id: u64) -> String {
-        format!("akash-lease-{lease_id}-ingress")
+    pub fn ingress_network_name(&self, lease_id: u64) -> String {
+        format!("akash-{}-lease-{lease_id}-ingress", self.name_tag)
     }
 
-    pub fn container_name(lease_id: u64, service: &str, instance: u32) -> String {
-        format!("akash-{lease_id}-{service}-{instance}")
+    pub fn container_name(&self, lease_id: u64, service: &str, instance: u32) -> String {
+        format!("akash-{}-{lease_id}-{service}-{instance}", self.name_tag)
+    }
+
+    /// Label filters matching the objects of the owner's lease `lease_id`.
+    fn lease_filters(&self, lease_id: u64) -> Vec<String> {
+        let mut labels = self.owner.label_filters();
+        labels.push(format!("{LABEL_LEASE_ID}={lease_id}"));
+        labels
+    }
+
+    /// Lease ids, the owner's labels and, for containers, service and instance.
+    fn object_labels(&self, lease: LeaseRef) -> HashMap<String, String> {
+        HashMap::from([
+            (LABEL_LEASE_ID.to_string(), lease.lease_id.to_string()),
+            (LABEL_ORDER_ID.to_string(), lease.order_id.to_string()),
+            (LABEL_CHAIN_ID.to_string(), self.owner.chain_id.clone()),
+            (LABEL_PROVIDER.to_string(), self.owner.provider.clone()),
+        ])
     }
 
     async fn lease_containers(
@@ -151,7 +236,7 @@ impl DockerRuntime {
         lease_id: u64,
         service: Option<&str>,
     ) -> Result<Vec<ContainerSummary>> {
-        let mut labels = vec![format!("{LABEL_LEASE_ID}={lease_id}")];
+        let mut labels = self.lease_filters(lease_id);
         if let Some(service) = service {
             labels.push(format!("{LABEL_SERVICE}={service}"));
         }
@@ -228,7 +313,7 @@ impl DockerRuntime {
             Err(error) => return Err(lease_error(lease.lease_id, "inspect network", name, &error)),
         }
         let role = if internal { "workload" } else { "ingress" };
-        let mut labels = lease_labels(lease);
+        let mut labels = self.object_labels(lease);
         labels.insert(LABEL_NETWORK_ROLE.to_string(), role.to_string());
         let options = (!internal)
             .then(|| HashMap::from([(BRIDGE_ICC_OPTION.to_string(), "false".to_string())]));
@@ -256,10 +341,10 @@ impl DockerRuntime {
         spec_sha256: &str,
     ) -> Result<()> {
         let lease_id = lease.lease_id;
-        let name = Self::container_name(lease_id, &service.name, instance);
-        let workload_network = Self::workload_network_name(lease_id);
+        let name = self.container_name(lease_id, &service.name, instance);
+        let workload_network = self.workload_network_name(lease_id);
 
-        let mut labels = lease_labels(lease);
+        let mut labels = self.object_labels(lease);
         labels.insert(LABEL_SERVICE.to_string(), service.name.clone());
         labels.insert(LABEL_INSTANCE.to_string(), instance.to_string());
         labels.insert(LABEL_SPEC_SHA256.to_string(), spec_sha256.to_string());
@@ -353,7 +438,7 @@ impl DockerRuntime {
             warn!(container = %name, %warning, "docker warning on create");
         }
         if service.has_global_port() {
-            let ingress_network = Self::ingress_network_name(lease_id);
+            let ingress_network = self.ingress_network_name(lease_id);
             let request = NetworkConnectRequest {
                 container: Some(created.id.clone()),
                 endpoint_config: Some(EndpointSettings::default()),
@@ -490,10 +575,10 @@ impl ContainerRuntime for DockerRuntime {
         let _lock = self.lease_locks.lock(lease_id).await;
 
         self.ensure_images(spec).await?;
-        self.ensure_network(lease, &Self::workload_network_name(lease_id), true)
+        self.ensure_network(lease, &self.workload_network_name(lease_id), true)
             .await?;
         if spec.services.iter().any(ServiceSpec::has_global_port) {
-            self.ensure_network(lease, &Self::ingress_network_name(lease_id), false)
+            self.ensure_network(lease, &self.ingress_network_name(lease_id), false)
                 .await?;
         }
 
@@ -616,7 +701,7 @@ impl ContainerRuntime for DockerRuntime {
         let options = ListNetworksOptions {
             filters: Some(HashMap::from([(
                 "label".to_string(),
-                vec![format!("{LABEL_LEASE_ID}={lease_id}")],
+                self.lease_filters(lease_id),
             )])),
         };
         let networks = self
@@ -645,10 +730,9 @@ impl ContainerRuntime for DockerRuntime {
 
     #[instrument(name = "runtime_list_leases", skip_all)]
     async fn list_leases(&self) -> Result<Vec<LeaseRef>> {
-        let filters = Some(HashMap::from([(
-            "label".to_string(),
-            vec![LABEL_LEASE_ID.to_string()],
-        )]));
+        let mut labels = self.owner.label_filters();
+        labels.push(LABEL_LEASE_ID.to_string());
+        let filters = Some(HashMap::from([("label".to_string(), labels)]));
         let containers = self
             .docker
             .list_containers(Some(ListContainersOptions {
@@ -833,13 +917,6 @@ impl LogCollector {
     }
 }
 
-fn lease_labels(lease: LeaseRef) -> HashMap<String, String> {
-    HashMap::from([
-        (LABEL_LEASE_ID.to_string(), lease.lease_id.to_string()),
-        (LABEL_ORDER_ID.to_string(), lease.order_id.to_string()),
-    ])
-}
-
 fn label_u64(labels: Option<&HashMap<String, String>>, key: &str) -> Option<u64> {
     labels?.get(key)?.parse().ok()
 }
@@ -1005,6 +1082,33 @@ mod tests {
         assert_eq!(
             split_image_reference("app@sha256:abcd"),
             ("app", "sha256:abcd")
+        );
+    }
+
+    #[test]
+    fn owners_get_distinct_stable_name_tags() {
+        let owner = RuntimeOwner::new("akash-localnet", "akash1provider");
+        let tag = owner.name_tag();
+        assert_eq!(tag.len(), 10);
+        assert!(tag.bytes().all(|byte| byte.is_ascii_hexdigit()), "{tag}");
+        assert_eq!(
+            RuntimeOwner::new("akash-localnet", "akash1provider").name_tag(),
+            tag
+        );
+        assert_ne!(
+            RuntimeOwner::new("akash-localnet", "akash1other").name_tag(),
+            tag
+        );
+        assert_ne!(
+            RuntimeOwner::new("other-chain", "akash1provider").name_tag(),
+            tag
+        );
+        assert_eq!(
+            owner.label_filters(),
+            vec![
+                "akash.chain_id=akash-localnet".to_string(),
+                "akash.provider=akash1provider".to_string()
+            ]
         );
     }
 

@@ -4,15 +4,21 @@
 //! [`ContainerRuntime`] is what the rest of the daemon uses; [`DockerRuntime`] implements it
 //! with bollard against the local Docker engine, [`FakeRuntime`] in memory for unit tests.
 //!
-//! Docker layout of lease `N` (names from [`DockerRuntime`], labels `akash.*`):
-//! - network `akash-lease-N`: internal bridge; every container joins it with its service name
+//! Docker layout of lease `N` (names from [`DockerRuntime`], labels `akash.*`). `T` is the
+//! [`RuntimeOwner::name_tag`] of the runtime's chain id and provider: one engine may run the
+//! leases of several providers and chains, and every object also carries both as labels
+//! (`akash.chain_id`, `akash.provider`), by which a runtime finds only its own.
+//! - network `akash-T-lease-N`: internal bridge; every container joins it with its service name
 //!   (and `<service>-<instance>`) as alias. Internal means no traffic leaves it: services
 //!   without global ports have no outbound internet, and other leases' bridges are apart.
-//! - network `akash-lease-N-ingress`, only if a service has a global port: Docker publishes no
-//!   ports of containers that sit only on internal networks, so those containers also join this
-//!   bridge (container-to-container traffic disabled on it); it also gives them egress.
-//! - container `akash-N-<service>-<instance>`: CPU and memory limits, restart unless-stopped,
-//!   global ports published on 127.0.0.1 (configurable) with an ephemeral host port.
+//! - network `akash-T-lease-N-ingress`, only if a service has a global port: Docker publishes
+//!   no ports of containers that sit only on internal networks, so those containers also join
+//!   this bridge (container-to-container traffic disabled on it); it also gives them egress.
+//! - container `akash-T-N-<service>-<instance>`: CPU and memory limits, restart
+//!   unless-stopped, global ports published on 127.0.0.1 (configurable) with an ephemeral
+//!   host port.
+//!
+//! Objects of older versions, without the owner labels, are left alone (not adopted).
 
 mod docker;
 mod error;
@@ -22,9 +28,11 @@ mod status;
 
 use std::future::Future;
 
+/// The engine client [`DockerRuntime::connect_engine`] returns, for sharing between owners.
+pub use bollard::Docker;
 pub use docker::{
-    DockerConfig, DockerRuntime, LABEL_INSTANCE, LABEL_LEASE_ID, LABEL_NETWORK_ROLE,
-    LABEL_ORDER_ID, LABEL_SERVICE, LABEL_SPEC_SHA256,
+    DockerConfig, DockerRuntime, RuntimeOwner, LABEL_CHAIN_ID, LABEL_INSTANCE, LABEL_LEASE_ID,
+    LABEL_NETWORK_ROLE, LABEL_ORDER_ID, LABEL_PROVIDER, LABEL_SERVICE, LABEL_SPEC_SHA256,
 };
 pub use error::RuntimeError;
 pub use fake::FakeRuntime;
@@ -66,7 +74,8 @@ pub trait ContainerRuntime: Send + Sync {
     /// Removes the lease's containers and networks; succeeds if there is nothing to remove.
     fn teardown(&self, lease_id: u64) -> impl Future<Output = Result<()>> + Send;
 
-    /// Every lease that has containers or networks, for rebuilding state after a restart.
+    /// Every lease that has containers or networks, for rebuilding state after a restart;
+    /// only this runtime's own where an engine serves several ([`RuntimeOwner`]).
     fn list_leases(&self) -> impl Future<Output = Result<Vec<LeaseRef>>> + Send;
 
     /// CPUs and memory of the host the containers run on.
