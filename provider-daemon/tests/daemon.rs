@@ -2,9 +2,9 @@
 //! bidding, matching, deploying, tearing down, restarts, timeouts, failures and withdrawals.
 //! Bid windows are 2 s of real time; nothing here needs Docker.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,87 +12,30 @@ use std::time::Duration;
 use akash_chain_client::embedded::{EmbeddedChain, EmbeddedHandle, AKASH};
 use akash_chain_client::{MarketChain, Uint128};
 use akash_manifest::{Expose, GroupManifest, Proto, ServiceManifest, ServiceResources};
-use akash_provider::bidding::{BidEngineSettings, BidPhase, RateCard, Resources};
-use akash_provider::config::CapacityConfig;
-use akash_provider::daemon::{register_and_stake_on, Daemon, DaemonSettings};
+use akash_provider::bidding::{BidPhase, RateCard, Resources};
+use akash_provider::daemon::{register_and_stake_on, Daemon};
 use akash_provider::gateway::api::DeploymentState;
 use akash_provider::gateway::{auth, GatewayClient, GatewayConfig};
 use akash_provider::identity::ProviderIdentity;
-use akash_provider::leases::{LeaseManagerSettings, LeasePhase, ManifestRejected};
+use akash_provider::leases::{LeasePhase, ManifestRejected};
 use akash_provider::runtime::{ContainerRuntime, FakeRuntime, HostCapacity};
-use akash_types::common::{Attribute, ResourceUnits};
-use akash_types::market::{LeaseState, OrderSpec, PlacementRequirements};
+use akash_types::common::Attribute;
+use akash_types::market::{LeaseState, OrderSpec};
 use cosmwasm_std::Decimal;
+use support::{cheap, init_logs, order_for, settings, wait_until, MIB};
 use tempfile::TempDir;
 
 const ROOT_CERTIFICATE_PEM: &str = include_str!("../../tests/testdata/ca.pem");
 const IMAGE: &str = "akash-test/busybox:latest";
 const MISSING_IMAGE: &str = "akash-test/missing:1";
-const MIB: u64 = 1 << 20;
 /// Bid window of the orders a test wants won: short, with room for a loaded machine.
 const BID_WINDOW_SECS: u64 = 2;
-/// Longest wait for anything the daemon does on its own.
-const PATIENCE: Duration = Duration::from_secs(15);
-
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
-        .try_init();
-}
-
-/// Polls `check` until it holds; panics naming `what` after [`PATIENCE`].
-async fn wait_until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn cheap() -> RateCard {
-    RateCard {
-        cpu_milli: Decimal::from_str("0.01").unwrap(),
-        memory_mib: Decimal::from_str("0.01").unwrap(),
-        storage_gib: Decimal::zero(),
-        bandwidth_mibps: Decimal::zero(),
-        minimum: Uint128::one(),
-    }
-}
 
 fn expensive() -> RateCard {
     RateCard {
         cpu_milli: Decimal::from_str("0.05").unwrap(),
         memory_mib: Decimal::from_str("0.05").unwrap(),
         ..cheap()
-    }
-}
-
-fn settings(data_dir: &Path, rate_card: RateCard) -> DaemonSettings {
-    DaemonSettings {
-        bidding: BidEngineSettings {
-            rate_card,
-            scan_interval: Duration::from_millis(300),
-            match_poll_interval: Duration::from_millis(100),
-        },
-        leases: LeaseManagerSettings {
-            manifest_timeout: Duration::from_secs(60),
-            withdraw_interval: Duration::from_secs(600),
-            check_interval: Duration::from_millis(300),
-            data_dir: data_dir.to_path_buf(),
-            public_host: "provider.test".to_string(),
-        },
-        capacity: CapacityConfig::default(),
     }
 }
 
@@ -130,28 +73,6 @@ fn manifest(image: &str) -> GroupManifest {
         peers: BTreeMap::new(),
         services: BTreeMap::from([("web".to_string(), web)]),
         version: 1,
-    }
-}
-
-/// An order for `manifest`'s one service: 100 millis and 64 MiB, count 1.
-fn order_for(manifest: &GroupManifest, bid_window_secs: u64) -> OrderSpec {
-    OrderSpec {
-        resources: ResourceUnits {
-            cpu_millis: 100,
-            memory_bytes: 64 * MIB,
-            storage_bytes: 0,
-            bandwidth_bytes_per_sec: 0,
-        },
-        count: 1,
-        max_price_per_second: Uint128::new(20),
-        lease_duration_secs: 3600,
-        bid_window_secs,
-        requirements: PlacementRequirements {
-            attributes: vec![Attribute::new("region", "us-west")],
-            min_stake: Uint128::new(10 * AKASH),
-            min_reputation: 0,
-        },
-        manifest_sha256: manifest.sha256_hex(),
     }
 }
 
