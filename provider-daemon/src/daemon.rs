@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use akash_chain_client::embedded::EmbeddedChain;
@@ -27,12 +27,15 @@ use crate::gateway::tls::{server_config, TlsConfigError};
 use crate::gateway::{GatewayConfig, GatewayError, GatewayServer};
 use crate::identity::{IdentityError, ProviderIdentity};
 use crate::leases::{LeaseError, LeaseManager, LeaseManagerSettings, Recovery};
+use crate::overlay::Overlay;
 use crate::runtime::{ContainerRuntime, DockerConfig, DockerRuntime, RuntimeError, RuntimeOwner};
 
 /// Events buffered for each consumer (bid engine, lease manager).
 const EVENT_CHANNEL_CAPACITY: usize = 1024;
 /// Pause before subscribing again after the event stream ended.
 const RESUBSCRIBE_DELAY: Duration = Duration::from_secs(1);
+/// How often the overlay is brought in step with leases, chain and containers.
+const OVERLAY_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// How often the bid engine checks for orders to match, with the default settings.
 const DEFAULT_MATCH_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -90,6 +93,8 @@ pub struct Daemon<R> {
     bid_engine: Arc<BidEngine>,
     leases: LeaseManager<R>,
     recovery: Recovery,
+    /// Set when the gateway starts.
+    overlay: OnceLock<Arc<Overlay>>,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -165,6 +170,7 @@ impl<R: ContainerRuntime + 'static> Daemon<R> {
             bid_engine,
             leases,
             recovery,
+            overlay: OnceLock::new(),
             cancel,
             tasks,
         })
@@ -238,6 +244,10 @@ impl<R: ContainerRuntime + 'static> Daemon<R> {
                     settings,
                 )));
         }
+        let overlay = Arc::new(Overlay::new(
+            Arc::clone(&self.chain),
+            Arc::new(identity.try_clone()?),
+        ));
         let leases = Arc::new(self.leases.clone());
         let server = GatewayServer::bind(
             config,
@@ -246,10 +256,22 @@ impl<R: ContainerRuntime + 'static> Daemon<R> {
             Arc::clone(&leases),
             leases,
         )
-        .await?;
+        .await?
+        .with_tunnels(overlay.tunnel_server().clone());
+        self.tasks.spawn(sync_overlay(
+            Arc::clone(&overlay),
+            self.leases.clone(),
+            self.cancel.clone(),
+        ));
+        let _ = self.overlay.set(overlay);
         let address = server.local_address();
         self.tasks.spawn(server.serve(self.cancel.clone()));
         Ok(address)
+    }
+
+    /// The overlay (tunnels between providers), once the gateway runs.
+    pub fn overlay(&self) -> Option<&Arc<Overlay>> {
+        self.overlay.get()
     }
 
     /// Stops every task and waits for them. Containers are left running: the next start
@@ -261,6 +283,25 @@ impl<R: ContainerRuntime + 'static> Daemon<R> {
         self.tasks.wait().await;
         info!("provider daemon stopped");
     }
+}
+
+/// Keeps the overlay in step with the leases, the chain and the containers; on shutdown its
+/// forwarders and tunnels close (workloads reconnect through the next daemon).
+async fn sync_overlay<R: ContainerRuntime + 'static>(
+    overlay: Arc<Overlay>,
+    leases: LeaseManager<R>,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(OVERLAY_SYNC_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tick.tick() => overlay.sync_with(&leases).await,
+        }
+    }
+    overlay.apply(&[]).await;
+    overlay.tunnel_server().shutdown();
 }
 
 /// Forwards market events to every consumer, subscribing again from the last height seen if

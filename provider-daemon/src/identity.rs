@@ -189,6 +189,19 @@ impl ProviderIdentity {
         }
     }
 
+    /// The same root and key as a new value (for a part that needs to own the issuer).
+    pub fn try_clone(&self) -> Result<Self, IdentityError> {
+        let key = KeyPair::from_pem(&self.issuer.key().serialize_pem())
+            .map_err(|e| IdentityError::Issue(format!("copying the root key: {e}")))?;
+        let issuer = Issuer::from_ca_cert_der(&self.root_der, key)
+            .map_err(|e| IdentityError::Issue(format!("copying the root: {e}")))?;
+        Ok(ProviderIdentity {
+            root_pem: self.root_pem.clone(),
+            root_der: self.root_der.clone(),
+            issuer,
+        })
+    }
+
     /// A new root kept in memory only (tests, throwaway sandboxes).
     pub fn generate() -> Result<Self, IdentityError> {
         Self::self_signed(new_key_pair()?)

@@ -269,7 +269,11 @@ pub fn deployment_spec(lease: LeaseRef, manifest: &GroupManifest) -> DeploymentS
                 .collect(),
         })
         .collect();
-    DeploymentSpec { lease, services }
+    DeploymentSpec {
+        lease,
+        services,
+        peer_hosts: manifest.peers.keys().cloned().collect(),
+    }
 }
 
 /// Refuses a manifest that asks for more CPU, memory or storage than its order reserved

@@ -7,4 +7,5 @@ pub mod distribution;
 pub mod gateway;
 pub mod identity;
 pub mod leases;
+pub mod overlay;
 pub mod runtime;

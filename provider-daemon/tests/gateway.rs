@@ -104,7 +104,9 @@ impl LeaseView for FakeView {
                     host_ip: "127.0.0.1".to_string(),
                     host_port: 30080,
                 }],
+                address: None,
             }],
+            gateway: None,
         };
         Ok(LeaseStatus::from_deployment(
             &lease,

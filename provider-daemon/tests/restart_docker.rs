@@ -124,6 +124,7 @@ fn web_service() -> ServiceSpec {
 async fn run_elsewhere(owner: RuntimeOwner, lease_id: u64) -> (DockerRuntime, DeploymentStatus) {
     let runtime = connect_as(owner).await;
     let spec = DeploymentSpec {
+        peer_hosts: vec![],
         lease: LeaseRef {
             lease_id,
             order_id: lease_id,

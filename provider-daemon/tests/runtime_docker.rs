@@ -97,7 +97,11 @@ fn probe(name: &str, targets: &[&str]) -> ServiceSpec {
 }
 
 fn deployment(lease: LeaseRef, services: Vec<ServiceSpec>) -> DeploymentSpec {
-    DeploymentSpec { lease, services }
+    DeploymentSpec {
+        lease,
+        services,
+        peer_hosts: vec![],
+    }
 }
 
 async fn log_text(runtime: &DockerRuntime, lease_id: u64, service: &str) -> String {

@@ -845,6 +845,18 @@ pub async fn send_manifests(
     Ok(sent)
 }
 
+/// Whether the status lists every instance the manifest asks for (a provider still creating
+/// containers reports the ones it has, all running).
+fn has_every_instance(status: &LeaseStatus, manifest: &GroupManifest) -> bool {
+    manifest.services.iter().all(|(name, service)| {
+        status
+            .services
+            .iter()
+            .find(|reported| &reported.name == name)
+            .is_some_and(|reported| reported.instances.len() >= service.count as usize)
+    })
+}
+
 /// Polls each lease's status at its provider until every container runs.
 pub async fn await_running(
     chain: &dyn MarketChain,
@@ -862,7 +874,10 @@ pub async fn await_running(
         for (sent, last_state) in waiting {
             let lease_id = sent.lease.id;
             let state = match sent.client.status(lease_id, key.signing_key()).await {
-                Ok(status) if status.state == DeploymentState::Running => {
+                Ok(status)
+                    if status.state == DeploymentState::Running
+                        && has_every_instance(&status, &sent.manifest) =>
+                {
                     progress.event(&DeployEvent::Running {
                         group: sent.group.clone(),
                         lease_id,

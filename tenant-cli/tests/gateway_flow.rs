@@ -84,7 +84,9 @@ impl LeaseView for Provider {
                     host_ip: "127.0.0.1".to_string(),
                     host_port: 30080,
                 }],
+                address: None,
             }],
+            gateway: None,
         };
         Ok(LeaseStatus::from_deployment(
             &lease,

@@ -1,5 +1,7 @@
 //! The gateway's listener: TLS on every connection, HTTP/1.1 with hyper, a semaphore bounding
 //! the connections served at once, and graceful shutdown through a cancellation token.
+//! Connections whose TLS server name is an overlay tunnel's (`*.tunnel.akash`) go to the
+//! tunnel server instead: one port for everything a provider serves.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -7,14 +9,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use akash_chain_client::MarketChain;
+use akash_overlay::{is_tunnel_server_name, TunnelServer};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use thiserror::Error;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::rustls::server::Acceptor;
 use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::LazyConfigAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -41,7 +45,8 @@ pub enum GatewayError {
 pub struct GatewayServer<S, V> {
     listener: TcpListener,
     local_address: SocketAddr,
-    acceptor: TlsAcceptor,
+    tls: Arc<ServerConfig>,
+    tunnels: Option<TunnelServer>,
     handler: Arc<Handler<S, V>>,
     config: GatewayConfig,
 }
@@ -71,10 +76,17 @@ impl<S: ManifestSink, V: LeaseView> GatewayServer<S, V> {
         Ok(GatewayServer {
             listener,
             local_address,
-            acceptor: TlsAcceptor::from(tls),
+            tls,
+            tunnels: None,
             handler: Arc::new(handler),
             config,
         })
+    }
+
+    /// Hands connections for tunnel server names to `tunnels`.
+    pub fn with_tunnels(mut self, tunnels: TunnelServer) -> Self {
+        self.tunnels = Some(tunnels);
+        self
     }
 
     /// The address actually bound (the port is known here when 0 was asked).
@@ -109,11 +121,12 @@ impl<S: ManifestSink, V: LeaseView> GatewayServer<S, V> {
                 },
             };
             let connection = Connection {
-                acceptor: self.acceptor.clone(),
+                tls: Arc::clone(&self.tls),
+                tunnels: self.tunnels.clone(),
                 handler: Arc::clone(&self.handler),
                 config: self.config.clone(),
                 shutdown: shutdown.clone(),
-                _permit: permit,
+                permit: Some(permit),
             };
             tracker.spawn(
                 connection
@@ -129,18 +142,55 @@ impl<S: ManifestSink, V: LeaseView> GatewayServer<S, V> {
 }
 
 struct Connection<S, V> {
-    acceptor: TlsAcceptor,
+    tls: Arc<ServerConfig>,
+    tunnels: Option<TunnelServer>,
     handler: Arc<Handler<S, V>>,
     config: GatewayConfig,
     shutdown: CancellationToken,
-    /// Held until the connection ends.
-    _permit: OwnedSemaphorePermit,
+    /// Held until the connection ends (given back at once by a tunnel, which the tunnel
+    /// server bounds itself).
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl<S: ManifestSink, V: LeaseView> Connection<S, V> {
-    async fn serve(self, stream: TcpStream) {
-        let handshake =
-            tokio::time::timeout(self.config.handshake_timeout, self.acceptor.accept(stream));
+    async fn serve(mut self, stream: TcpStream) {
+        let hello = tokio::time::timeout(
+            self.config.handshake_timeout,
+            LazyConfigAcceptor::new(Acceptor::default(), stream),
+        );
+        let start = tokio::select! {
+            _ = self.shutdown.cancelled() => return,
+            start = hello => match start {
+                Ok(Ok(start)) => start,
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "reading the TLS ClientHello failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("TLS ClientHello timed out");
+                    return;
+                }
+            },
+        };
+        let server_name = start.client_hello().server_name().map(str::to_string);
+        if let (Some(tunnels), Some(name)) = (&self.tunnels, server_name.as_deref()) {
+            if is_tunnel_server_name(name) {
+                // The tunnel server has its own handshake timeout, checks, limit and lifetime.
+                self.permit = None;
+                let result = tokio::select! {
+                    _ = self.shutdown.cancelled() => return,
+                    result = tunnels.serve_started(start) => result,
+                };
+                if let Err(error) = result {
+                    tracing::info!(%error, "tunnel ended");
+                }
+                return;
+            }
+        }
+        let handshake = tokio::time::timeout(
+            self.config.handshake_timeout,
+            start.into_stream(Arc::clone(&self.tls)),
+        );
         let tls = tokio::select! {
             _ = self.shutdown.cancelled() => return,
             tls = handshake => match tls {

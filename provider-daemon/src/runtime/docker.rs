@@ -7,6 +7,7 @@
 //! both in its name, and it lists, inspects and removes only objects with its owner's labels.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -302,6 +303,26 @@ impl DockerRuntime {
         Ok(())
     }
 
+    /// The host's address on the lease's workload network (None: no such network).
+    async fn workload_gateway(&self, lease_id: u64) -> Result<Option<IpAddr>> {
+        let name = self.workload_network_name(lease_id);
+        let network = match self
+            .docker
+            .inspect_network(&name, None::<InspectNetworkOptions>)
+            .await
+        {
+            Ok(network) => network,
+            Err(error) if is_not_found(&error) => return Ok(None),
+            Err(error) => return Err(lease_error(lease_id, "inspect network", &name, &error)),
+        };
+        Ok(network
+            .ipam
+            .and_then(|ipam| ipam.config)
+            .into_iter()
+            .flatten()
+            .find_map(|config| config.gateway?.parse().ok()))
+    }
+
     async fn ensure_network(&self, lease: LeaseRef, name: &str, internal: bool) -> Result<()> {
         match self
             .docker
@@ -339,6 +360,7 @@ impl DockerRuntime {
         service: &ServiceSpec,
         instance: u32,
         spec_sha256: &str,
+        extra_hosts: &[String],
     ) -> Result<()> {
         let lease_id = lease.lease_id;
         let name = self.container_name(lease_id, &service.name, instance);
@@ -387,6 +409,7 @@ impl DockerRuntime {
             }),
             port_bindings: Some(port_bindings),
             network_mode: Some(workload_network.clone()),
+            extra_hosts: (!extra_hosts.is_empty()).then(|| extra_hosts.to_vec()),
             log_config: Some(HostConfigLogConfig {
                 typ: Some("json-file".to_string()),
                 config: Some(HashMap::from([
@@ -526,6 +549,13 @@ impl DockerRuntime {
                 .and_then(|state| state.oom_killed)
                 .unwrap_or(false),
             host_ports: host_ports(&inspect),
+            address: inspect
+                .network_settings
+                .as_ref()
+                .and_then(|settings| settings.networks.as_ref())
+                .and_then(|networks| networks.get(&self.workload_network_name(lease_id)))
+                .and_then(|endpoint| endpoint.ip_address.as_deref())
+                .and_then(|ip| ip.parse().ok()),
         }))
     }
 
@@ -577,6 +607,24 @@ impl ContainerRuntime for DockerRuntime {
         self.ensure_images(spec).await?;
         self.ensure_network(lease, &self.workload_network_name(lease_id), true)
             .await?;
+        // Peer services of other groups resolve to the host on the workload network, where
+        // the overlay's forwarders listen.
+        let extra_hosts: Vec<String> = match self.workload_gateway(lease_id).await? {
+            Some(gateway) => spec
+                .peer_hosts
+                .iter()
+                .map(|peer| format!("{peer}:{gateway}"))
+                .collect(),
+            None if spec.peer_hosts.is_empty() => Vec::new(),
+            None => {
+                return Err(RuntimeError::Docker {
+                    lease_id,
+                    action: "find the gateway address of",
+                    object: self.workload_network_name(lease_id),
+                    message: format!("needed for the peer services {:?}", spec.peer_hosts),
+                })
+            }
+        };
         if spec.services.iter().any(ServiceSpec::has_global_port) {
             self.ensure_network(lease, &self.ingress_network_name(lease_id), false)
                 .await?;
@@ -585,7 +633,12 @@ impl ContainerRuntime for DockerRuntime {
         let fingerprints: HashMap<&str, String> = spec
             .services
             .iter()
-            .map(|service| (service.name.as_str(), self.spec_sha256(service)))
+            .map(|service| {
+                (
+                    service.name.as_str(),
+                    self.spec_sha256(service, &extra_hosts),
+                )
+            })
             .collect();
 
         // Keep what matches the spec, remove what does not (old spec, scaled down, dropped).
@@ -625,6 +678,7 @@ impl ContainerRuntime for DockerRuntime {
                             service,
                             instance,
                             &fingerprints[service.name.as_str()],
+                            &extra_hosts,
                         )
                         .await?
                     }
@@ -658,9 +712,11 @@ impl ContainerRuntime for DockerRuntime {
         instances.sort_by(|left, right| {
             (&left.service, left.instance).cmp(&(&right.service, right.instance))
         });
+        let gateway = self.workload_gateway(lease_id).await?;
         Ok(DeploymentStatus {
             lease: LeaseRef { lease_id, order_id },
             instances,
+            gateway,
         })
     }
 
@@ -799,8 +855,8 @@ impl ContainerRuntime for DockerRuntime {
 
 impl DockerRuntime {
     /// Covers every input of [`DockerRuntime::create_instance`] except the instance index.
-    fn spec_sha256(&self, service: &ServiceSpec) -> String {
-        let inputs = serde_json::json!({
+    fn spec_sha256(&self, service: &ServiceSpec, extra_hosts: &[String]) -> String {
+        let mut inputs = serde_json::json!({
             "image": service.image,
             "command": service.command,
             "args": service.args,
@@ -811,6 +867,10 @@ impl DockerRuntime {
             "publish_host_ip": self.config.publish_host_ip,
             "pids_limit": self.config.pids_limit,
         });
+        // Only when there are peers, so containers without any keep their fingerprint.
+        if !extra_hosts.is_empty() {
+            inputs["extra_hosts"] = serde_json::json!(extra_hosts);
+        }
         let digest = Sha256::digest(inputs.to_string().as_bytes());
         digest.iter().map(|byte| format!("{byte:02x}")).collect()
     }

@@ -134,6 +134,7 @@ fn status_of(lease: &FakeLease) -> DeploymentStatus {
     DeploymentStatus {
         lease: lease.lease,
         instances,
+        gateway: None,
     }
 }
 
@@ -204,6 +205,7 @@ impl ContainerRuntime for FakeRuntime {
                     restart_count: 0,
                     oom_killed: false,
                     host_ports,
+                    address: None,
                 };
                 lease.instances.push((status, without_count(service)));
             }
@@ -279,6 +281,7 @@ mod tests {
 
     fn spec(lease_id: u64, count: u32, image: &str) -> DeploymentSpec {
         DeploymentSpec {
+            peer_hosts: vec![],
             lease: LeaseRef {
                 lease_id,
                 order_id: lease_id + 100,

@@ -74,6 +74,10 @@ pub struct ServiceSpec {
 pub struct DeploymentSpec {
     pub lease: LeaseRef,
     pub services: Vec<ServiceSpec>,
+    /// Services of other groups this lease's containers reach through the overlay: each name
+    /// resolves, inside every container, to the host's address on the workload network.
+    #[serde(default)]
+    pub peer_hosts: Vec<String>,
 }
 
 impl ServiceSpec {
@@ -201,6 +205,7 @@ mod tests {
 
     fn deployment(services: Vec<ServiceSpec>) -> DeploymentSpec {
         DeploymentSpec {
+            peer_hosts: vec![],
             lease: LeaseRef {
                 lease_id: 7,
                 order_id: 3,

@@ -1,6 +1,8 @@
 //! What the runtime reports back: per-instance container state and published ports, log lines,
 //! and the host's capacity for the bid engine.
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 use super::spec::{LeaseRef, Protocol};
@@ -10,6 +12,10 @@ use super::spec::{LeaseRef, Protocol};
 pub struct DeploymentStatus {
     pub lease: LeaseRef,
     pub instances: Vec<InstanceStatus>,
+    /// The host's address on the lease's workload network: where the overlay's forwarders
+    /// listen, and what peer service names resolve to inside the containers.
+    #[serde(default)]
+    pub gateway: Option<IpAddr>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +31,9 @@ pub struct InstanceStatus {
     pub oom_killed: bool,
     /// Ports published on the host for the service's global exposes.
     pub host_ports: Vec<HostPort>,
+    /// The container's address on the lease's workload network.
+    #[serde(default)]
+    pub address: Option<IpAddr>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,406 @@
+//! The daemon's side of the overlay (whitepaper 4.2, crate `akash-overlay`): which tunnels
+//! its leases may open and accept, kept in step with the chain, the manifests and the
+//! containers.
+//!
+//! For every running lease whose tenant placed its peers ([`PeerPlacement`]):
+//! - a peer service `p` that services of the lease may reach on port `as` gets a forwarder on
+//!   the lease network's gateway address, port `as`. The containers resolve `p` to that
+//!   address (the runtime adds it to their hosts file), so `p:as` works as if `p` were local.
+//!   Only the containers of the services the manifest allows may use the forwarder; each of
+//!   their connections becomes its own mTLS tunnel to the provider holding `p`'s lease;
+//! - the tunnel server (on the gateway's port, routed by server name) accepts a tunnel into a
+//!   service of the lease only from the peer leases and services the manifest's `expose.to`
+//!   names, and splices it to the service's container.
+//!
+//! The trust view (provider roots, leases, allowed edges) is rebuilt from the chain at every
+//! sync: a lease that closed, or a root replaced on chain, cuts the tunnels it carried and
+//! refuses new handshakes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
+
+use akash_chain_client::MarketChain;
+use akash_manifest::{GroupManifest, Proto};
+use akash_overlay::{
+    Endpoint, Forwarder, ForwarderConfig, IssueError, LeaseRecord, TargetResolver, TrustSnapshot,
+    TrustView, TunnelCertIssuer, TunnelClient, TunnelIdentity, TunnelServer, TunnelServerConfig,
+    TunnelTarget,
+};
+use akash_types::market::{Lease, LeaseState};
+use http::Uri;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tracing::{debug, info, warn};
+
+use crate::gateway::PeerPlacement;
+use crate::identity::ProviderIdentity;
+use crate::leases::{LeaseManager, LeasePhase};
+use crate::runtime::{ContainerRuntime, DeploymentStatus};
+
+/// Most workload connections one forwarder carries at once.
+const FORWARDER_CONNECTIONS: usize = 256;
+
+/// What the overlay needs to know of one of our running leases.
+#[derive(Clone, Debug)]
+pub struct LeaseOverlay {
+    pub lease: Lease,
+    pub placement: PeerPlacement,
+    pub manifest: GroupManifest,
+    pub status: DeploymentStatus,
+}
+
+/// The provider's root signs the per-tunnel leaves.
+impl TunnelCertIssuer for ProviderIdentity {
+    fn issue(
+        &self,
+        params: rcgen::CertificateParams,
+    ) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), IssueError> {
+        let leaf = self.issue_leaf(params).map_err(|error| IssueError {
+            identity: "tunnel leaf".to_string(),
+            reason: error.to_string(),
+        })?;
+        Ok((leaf.certificate_der().clone(), leaf.private_key_der()))
+    }
+}
+
+/// One forwarder as configured, to tell whether a sync changes it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct ForwarderKey {
+    listen: SocketAddr,
+    sources: BTreeSet<IpAddr>,
+    local: String,
+    target: TunnelTarget,
+    remote: SocketAddr,
+}
+
+/// The overlay of one daemon.
+pub struct Overlay {
+    chain: Arc<dyn MarketChain>,
+    view: Arc<TrustView>,
+    server: TunnelServer,
+    client: TunnelClient,
+    backends: Arc<RwLock<BTreeMap<TunnelTarget, SocketAddr>>>,
+    forwarders: tokio::sync::Mutex<BTreeMap<ForwarderKey, Forwarder>>,
+}
+
+impl Overlay {
+    pub fn new(chain: Arc<dyn MarketChain>, issuer: Arc<ProviderIdentity>) -> Self {
+        let view = TrustView::new(TrustSnapshot::new());
+        let backends: Arc<RwLock<BTreeMap<TunnelTarget, SocketAddr>>> = Arc::default();
+        let lookup = Arc::clone(&backends);
+        let resolver = move |target: &TunnelTarget| {
+            lookup
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(target)
+                .copied()
+        };
+        let resolver: Arc<dyn TargetResolver> = Arc::new(resolver);
+        let server = TunnelServer::new(
+            TunnelServerConfig::new(chain.address()),
+            Arc::clone(&view),
+            issuer.clone(),
+            resolver,
+        );
+        let client = TunnelClient::new(Arc::clone(&view), issuer);
+        Overlay {
+            chain,
+            view,
+            server,
+            client,
+            backends,
+            forwarders: tokio::sync::Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Serves tunnels into our leases; the gateway hands it connections by server name.
+    pub fn tunnel_server(&self) -> &TunnelServer {
+        &self.server
+    }
+
+    pub fn trust_view(&self) -> &Arc<TrustView> {
+        &self.view
+    }
+
+    /// Tunnels open through this daemon, both directions.
+    pub fn open_tunnels(&self) -> usize {
+        self.view.open_tunnels()
+    }
+
+    /// Reads the leases of `manager` that run with a peer placement and applies them.
+    pub async fn sync_with<R: ContainerRuntime + 'static>(&self, manager: &LeaseManager<R>) {
+        let mut inputs = Vec::new();
+        for report in manager.reports() {
+            if report.phase != LeasePhase::Running {
+                continue;
+            }
+            let Some(placement) = manager.peer_placement(report.lease_id) else {
+                continue;
+            };
+            let Some(sha256) = report.deployed_sha256.as_deref() else {
+                continue;
+            };
+            let Some(manifest) = manager.manifest_store().load(sha256) else {
+                continue;
+            };
+            let lease = match self.chain.lease(report.lease_id).await {
+                Ok(lease) => lease,
+                Err(error) => {
+                    warn!(lease_id = report.lease_id, %error, "overlay: lease not read");
+                    continue;
+                }
+            };
+            let status = match manager.deployment_status(report.lease_id).await {
+                Ok(status) => status,
+                Err(error) => {
+                    warn!(lease_id = report.lease_id, %error, "overlay: containers not read");
+                    continue;
+                }
+            };
+            inputs.push(LeaseOverlay {
+                lease,
+                placement,
+                manifest,
+                status,
+            });
+        }
+        self.apply(&inputs).await;
+    }
+
+    /// Makes the trust view, the backends and the forwarders those of `leases` (our running
+    /// leases with a placement); everything else is dropped, cutting its tunnels.
+    pub async fn apply(&self, leases: &[LeaseOverlay]) {
+        let mut snapshot = TrustSnapshot::new();
+        let mut backends = BTreeMap::new();
+        let mut wanted: BTreeMap<ForwarderKey, ForwarderConfig> = BTreeMap::new();
+        let mut hosts: BTreeMap<String, Option<(String, Option<SocketAddr>)>> = BTreeMap::new();
+        for item in leases {
+            if let Err(reason) = self
+                .add_lease(item, &mut snapshot, &mut backends, &mut wanted, &mut hosts)
+                .await
+            {
+                warn!(lease_id = item.lease.id, %reason, "overlay: lease left out");
+            }
+        }
+        let cut = self.view.replace(snapshot);
+        if cut > 0 {
+            info!(cut, "overlay: tunnels cut by the chain's state");
+        }
+        *self.backends.write().unwrap_or_else(|e| e.into_inner()) = backends;
+
+        let mut forwarders = self.forwarders.lock().await;
+        let stale: Vec<ForwarderKey> = forwarders
+            .keys()
+            .filter(|key| !wanted.contains_key(*key))
+            .cloned()
+            .collect();
+        for key in stale {
+            if let Some(forwarder) = forwarders.remove(&key) {
+                debug!(listen = %key.listen, target = %key.target, "overlay: forwarder closed");
+                forwarder.close().await;
+            }
+        }
+        for (key, config) in wanted {
+            if forwarders.contains_key(&key) {
+                continue;
+            }
+            match self.client.forward(config).await {
+                Ok(forwarder) => {
+                    info!(
+                        listen = %key.listen,
+                        target = %key.target,
+                        remote = %key.remote,
+                        "overlay: forwarder up"
+                    );
+                    forwarders.insert(key, forwarder);
+                }
+                Err(error) => warn!(listen = %key.listen, %error, "overlay: forwarder not started"),
+            }
+        }
+    }
+
+    async fn add_lease(
+        &self,
+        item: &LeaseOverlay,
+        snapshot: &mut TrustSnapshot,
+        backends: &mut BTreeMap<TunnelTarget, SocketAddr>,
+        wanted: &mut BTreeMap<ForwarderKey, ForwarderConfig>,
+        hosts: &mut BTreeMap<String, Option<(String, Option<SocketAddr>)>>,
+    ) -> Result<(), String> {
+        let lease = &item.lease;
+        if lease.state != LeaseState::Active {
+            return Ok(());
+        }
+        let tenant = lease.tenant.to_string();
+        let deployment = item.placement.deployment;
+        self.add_provider(snapshot, hosts, lease.provider.as_str())
+            .await?;
+        snapshot.set_lease(
+            lease.id,
+            LeaseRecord {
+                tenant: tenant.clone(),
+                deployment_id: deployment,
+                provider: lease.provider.to_string(),
+                active: true,
+            },
+        );
+        // The peer leases, as the chain has them.
+        let mut peer_providers = BTreeMap::new();
+        for (service, peer_id) in &item.placement.peers {
+            let peer = self
+                .chain
+                .lease(*peer_id)
+                .await
+                .map_err(|e| format!("peer {service:?} lease {peer_id}: {e}"))?;
+            if peer.tenant != lease.tenant {
+                return Err(format!("peer lease {peer_id} belongs to another tenant"));
+            }
+            let remote = self
+                .add_provider(snapshot, hosts, peer.provider.as_str())
+                .await?;
+            snapshot.set_lease(
+                *peer_id,
+                LeaseRecord {
+                    tenant: tenant.clone(),
+                    deployment_id: deployment,
+                    provider: peer.provider.to_string(),
+                    active: peer.state == LeaseState::Active,
+                },
+            );
+            peer_providers.insert(service.clone(), (*peer_id, remote));
+        }
+        // Into our services: from the peers `expose.to` names, to the container.
+        for (name, service) in &item.manifest.services {
+            let address = item
+                .status
+                .instances
+                .iter()
+                .find(|instance| &instance.service == name)
+                .and_then(|instance| instance.address);
+            for expose in &service.expose {
+                if expose.proto != Proto::Tcp {
+                    continue;
+                }
+                let target =
+                    TunnelTarget::new(lease.id, name, expose.as_port).map_err(|e| e.to_string())?;
+                let mut allowed = false;
+                for client in &expose.services {
+                    if let Some((peer_id, _)) = peer_providers.get(client) {
+                        let from = Endpoint::new(*peer_id, client).map_err(|e| e.to_string())?;
+                        snapshot.allow(target.clone(), from);
+                        allowed = true;
+                    }
+                }
+                if let (true, Some(ip)) = (allowed, address) {
+                    backends.insert(target, SocketAddr::new(ip, expose.port));
+                }
+            }
+        }
+        // Out of our services: one forwarder per (client service, peer port).
+        let Some(gateway) = item.status.gateway else {
+            return Err("the lease network has no gateway address".to_string());
+        };
+        for (peer, spec) in &item.manifest.peers {
+            let Some((peer_id, remote)) = peer_providers.get(peer) else {
+                continue;
+            };
+            let Some(remote) = remote else {
+                return Err(format!(
+                    "the provider of peer {peer:?} has no reachable host"
+                ));
+            };
+            for port in &spec.ports {
+                if port.proto != Proto::Tcp {
+                    continue;
+                }
+                // A forwarder speaks for one service: the first client that runs here.
+                // (Several clients of one peer port would need one address each.)
+                for client in &port.clients {
+                    let sources: BTreeSet<IpAddr> = item
+                        .status
+                        .instances
+                        .iter()
+                        .filter(|instance| &instance.service == client)
+                        .filter_map(|instance| instance.address)
+                        .collect();
+                    if sources.is_empty() {
+                        continue;
+                    }
+                    let local = TunnelIdentity::new(&tenant, deployment, lease.id, client)
+                        .map_err(|e| e.to_string())?;
+                    let target = TunnelTarget::new(*peer_id, peer, port.as_port)
+                        .map_err(|e| e.to_string())?;
+                    // Our side checks the edge too, as the peer's manifest is not ours.
+                    snapshot.allow(target.clone(), local.endpoint());
+                    let listen = SocketAddr::new(gateway, port.as_port);
+                    let key = ForwarderKey {
+                        listen,
+                        sources: sources.clone(),
+                        local: local.to_uri(),
+                        target: target.clone(),
+                        remote: *remote,
+                    };
+                    wanted.insert(
+                        key,
+                        ForwarderConfig {
+                            listen,
+                            allowed_sources: sources,
+                            local,
+                            target,
+                            remote: *remote,
+                            max_connections: FORWARDER_CONNECTIONS,
+                        },
+                    );
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts `provider`'s root in the snapshot; returns the address of its gateway (where its
+    /// tunnel server listens). Registry reads are shared within one sync.
+    async fn add_provider(
+        &self,
+        snapshot: &mut TrustSnapshot,
+        hosts: &mut BTreeMap<String, Option<(String, Option<SocketAddr>)>>,
+        provider: &str,
+    ) -> Result<Option<SocketAddr>, String> {
+        if !hosts.contains_key(provider) {
+            let entry = match self.chain.provider(provider).await {
+                Ok(registered) => {
+                    let address = gateway_address(&registered.host_uri).await;
+                    Some((registered.root_certificate_pem, address))
+                }
+                Err(error) => {
+                    warn!(provider, %error, "overlay: provider not read from the registry");
+                    None
+                }
+            };
+            hosts.insert(provider.to_string(), entry);
+        }
+        match &hosts[provider] {
+            Some((root_pem, address)) => {
+                snapshot
+                    .set_provider_root_pem(provider, root_pem)
+                    .map_err(|e| e.to_string())?;
+                Ok(*address)
+            }
+            None => Err(format!("provider {provider} is not in the registry")),
+        }
+    }
+}
+
+/// The socket address of a registered `https://host:port`.
+async fn gateway_address(host_uri: &str) -> Option<SocketAddr> {
+    let uri: Uri = host_uri.parse().ok()?;
+    let authority = uri.authority()?;
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = authority.port_u16().unwrap_or(443);
+    let mut addresses = tokio::net::lookup_host((host, port)).await.ok()?;
+    addresses.next()
+}
