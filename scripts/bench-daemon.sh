@@ -264,7 +264,12 @@ for i in $(seq 1 "$LEASES"); do
   "$AKASH" close "$lease_id" --deployment "$DEPLOYMENT" --key-file "$WORK/tenant-$i.mnemonic" >/dev/null ||
     die "closing lease $lease_id failed"
 done
-containers_left() { local c; for c in $(cat "$WORK/containers"); do docker inspect "$c" >/dev/null 2>&1 && echo "$c"; done; }
+containers_left() {
+  local c
+  for c in $(cat "$WORK/containers"); do
+    if docker inspect "$c" >/dev/null 2>&1; then echo "$c"; fi
+  done
+}
 for i in $(seq 1 150); do
   [ -z "$(containers_left)" ] && break
   sleep 0.2
