@@ -32,6 +32,7 @@ TENANT_FUNDS=1000000000            # 1000 AKASH
 FEE_FUNDS=100000000                # ustake for fees
 contract() { jq -r ".contracts.$1" "$DEPLOYMENT"; }
 TOKEN=$(contract token) MARKET=$(contract market) STAKING=$(contract staking)
+CHAIN_ID=$(jq -r .chain_id "$DEPLOYMENT")
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -54,10 +55,11 @@ ORDER_ID=""
 CONTAINERS=""   # ids of the lease's containers, once seen
 NETWORKS=""
 # The labels the daemon's runtime puts on a lease's Docker objects. Lease and order ids start
-# at 1 on every new market contract, so where the runtime also labels the owner (chain id,
-# provider address), the provider's label keeps other chains' daemons' objects out.
-OWNER_LABEL=""
-lease_labels() { echo "akash.lease_id=$LEASE_ID akash.order_id=$ORDER_ID $OWNER_LABEL"; }
+# at 1 on every new market contract; the owner labels (chain id, provider address) keep other
+# daemons' objects on the same engine out.
+lease_labels() {
+  echo "akash.lease_id=$LEASE_ID akash.order_id=$ORDER_ID akash.chain_id=$CHAIN_ID akash.provider=$PROVIDER_ADDR"
+}
 label_filters() { local label; for label in $(lease_labels); do printf -- '--filter label=%s ' "$label"; done; }
 # shellcheck disable=SC2046 # the filters are words without spaces
 lease_containers() { docker ps -aq --no-trunc $(label_filters); }
@@ -203,8 +205,6 @@ PRICE=$(jq -r .price_per_second <<<"$lease")
 ESCROW=$(jq -r .escrow <<<"$lease")
 DURATION=$(jq -r .spec.lease_duration_secs <<<"$order")
 check "lease escrow = price x duration" "$((PRICE * DURATION))" "$ESCROW"
-OWNER_LABEL="akash.provider=$PROVIDER_ADDR"
-[ -n "$(lease_containers)" ] || OWNER_LABEL=""   # a runtime that does not label the owner
 CONTAINERS=$(lease_containers)
 NETWORKS=$(lease_networks)
 check "containers of the lease (labels $(lease_labels))" 1 "$(wc -w <<<"$CONTAINERS")"
