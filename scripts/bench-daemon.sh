@@ -103,6 +103,9 @@ cleanup() {
   if [ "$rc" -ne 0 ]; then
     log "bench failed (exit $rc) after $((SECONDS - bench_started)) s; logs kept in $WORK"
   else
+    # The logs of the last run stay in the bench home (the next run's fresh start clears it).
+    mkdir -p "$AKASH_LOCALNET_HOME/bench-logs"
+    cp "$WORK"/*.log "$AKASH_LOCALNET_HOME/bench-logs/" 2>/dev/null || true
     rm -rf "$WORK"
   fi
   exit "$rc"
@@ -116,6 +119,10 @@ log "Docker engine and the workload image"
 scripts/docker.sh ensure
 scripts/make-test-image.sh
 log "release build of akash and akash-provider"
+# What is measured: the sources as they are at the build.
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain -- provider-daemon tenant-cli crates ':!*.md' 2>/dev/null)" ] ||
+  COMMIT="$COMMIT (with uncommitted changes in provider-daemon/, tenant-cli/ or crates/)"
 cargo build --release --locked -q -p akash-cli -p akash-provider
 AKASH="$CARGO_TARGET_DIR/release/akash"
 PROVIDER="$CARGO_TARGET_DIR/release/akash-provider"
@@ -307,9 +314,6 @@ deployments_table() {
   for row in "${ROWS[@]}"; do printf '| %s |\n' "${row//|/ | }"; done
 }
 TOTAL_SECS=$((SECONDS - bench_started))
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git status --porcelain -- provider-daemon tenant-cli crates 2>/dev/null)" ] ||
-  COMMIT="$COMMIT (with uncommitted changes in provider-daemon/, tenant-cli/ or crates/)"
 CPU=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true)
 DOCKER_VERSION=$(docker version --format '{{.Server.Version}}' 2>/dev/null || echo unknown)
 
@@ -385,4 +389,4 @@ EOF
   bench_section_put "$BENCH_OUTPUT" daemon "$WORK/section.md"
   log "section \"Provider daemon\" written to $BENCH_OUTPUT"
 fi
-log "done in $((SECONDS - bench_started)) s"
+log "done in $((SECONDS - bench_started)) s; daemon and CLI logs in $AKASH_LOCALNET_HOME/bench-logs"
