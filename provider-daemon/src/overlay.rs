@@ -16,7 +16,7 @@
 //! sync: a lease that closed, or a root replaced on chain, cuts the tunnels it carried and
 //! refuses new handshakes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 
@@ -67,8 +67,8 @@ impl TunnelCertIssuer for ProviderIdentity {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct ForwarderKey {
     listen: SocketAddr,
-    sources: BTreeSet<IpAddr>,
-    local: String,
+    /// Source address -> identity URI of its service.
+    clients: BTreeMap<IpAddr, String>,
     target: TunnelTarget,
     remote: SocketAddr,
 }
@@ -296,7 +296,7 @@ impl Overlay {
                 }
             }
         }
-        // Out of our services: one forwarder per (client service, peer port).
+        // Out of our services: one forwarder per peer port.
         let Some(gateway) = item.status.gateway else {
             return Err("the lease network has no gateway address".to_string());
         };
@@ -313,46 +313,47 @@ impl Overlay {
                 if port.proto != Proto::Tcp {
                     continue;
                 }
-                // A forwarder speaks for one service: the first client that runs here.
-                // (Several clients of one peer port would need one address each.)
+                // One forwarder per peer port; each allowed container's connections carry
+                // its own service's identity.
+                let target =
+                    TunnelTarget::new(*peer_id, peer, port.as_port).map_err(|e| e.to_string())?;
+                let mut clients = BTreeMap::new();
                 for client in &port.clients {
-                    let sources: BTreeSet<IpAddr> = item
-                        .status
-                        .instances
-                        .iter()
-                        .filter(|instance| &instance.service == client)
-                        .filter_map(|instance| instance.address)
-                        .collect();
-                    if sources.is_empty() {
-                        continue;
-                    }
                     let local = TunnelIdentity::new(&tenant, deployment, lease.id, client)
-                        .map_err(|e| e.to_string())?;
-                    let target = TunnelTarget::new(*peer_id, peer, port.as_port)
                         .map_err(|e| e.to_string())?;
                     // Our side checks the edge too, as the peer's manifest is not ours.
                     snapshot.allow(target.clone(), local.endpoint());
-                    let listen = SocketAddr::new(gateway, port.as_port);
-                    let key = ForwarderKey {
-                        listen,
-                        sources: sources.clone(),
-                        local: local.to_uri(),
-                        target: target.clone(),
-                        remote: *remote,
-                    };
-                    wanted.insert(
-                        key,
-                        ForwarderConfig {
-                            listen,
-                            allowed_sources: sources,
-                            local,
-                            target,
-                            remote: *remote,
-                            max_connections: FORWARDER_CONNECTIONS,
-                        },
-                    );
-                    break;
+                    for instance in &item.status.instances {
+                        if &instance.service == client {
+                            if let Some(address) = instance.address {
+                                clients.insert(address, local.clone());
+                            }
+                        }
+                    }
                 }
+                if clients.is_empty() {
+                    continue;
+                }
+                let listen = SocketAddr::new(gateway, port.as_port);
+                let key = ForwarderKey {
+                    listen,
+                    clients: clients
+                        .iter()
+                        .map(|(address, local)| (*address, local.to_uri()))
+                        .collect(),
+                    target: target.clone(),
+                    remote: *remote,
+                };
+                wanted.insert(
+                    key,
+                    ForwarderConfig {
+                        listen,
+                        clients,
+                        target,
+                        remote: *remote,
+                        max_connections: FORWARDER_CONNECTIONS,
+                    },
+                );
             }
         }
         Ok(())

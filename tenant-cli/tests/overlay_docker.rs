@@ -33,7 +33,8 @@ mod support;
 
 use support::require_docker_and_image;
 
-/// `web` and `spy` in us-west, `db` in us-east; only `web` may reach `db`.
+/// `web`, `admin` and `spy` in us-west, `db` in us-east; `web` and `admin` may reach `db`
+/// (through one forwarder, each tunnel naming its own service), `spy` may not.
 const DEPLOYMENT: &str = r#"
 version: "2.0"
 services:
@@ -41,6 +42,9 @@ services:
     image: akash-test/busybox:latest
     command: ["sleep", "3600"]
   spy:
+    image: akash-test/busybox:latest
+    command: ["sleep", "3600"]
+  admin:
     image: akash-test/busybox:latest
     command: ["sleep", "3600"]
   db:
@@ -65,6 +69,7 @@ services:
         proto: tcp
         to:
           - service: web
+          - service: admin
 profiles:
   compute:
     small:
@@ -96,6 +101,10 @@ deployment:
       profile: small
       count: 1
   spy:
+    west:
+      profile: small
+      count: 1
+  admin:
     west:
       profile: small
       count: 1
@@ -313,6 +322,10 @@ async fn web_reaches_db_on_another_provider_by_name_and_nothing_else_does() {
     let web = container(&west, web_lease, "web").await;
     assert_eq!(kv(&web, "SET greeting hello-over-the-overlay").await, "OK");
     assert_eq!(kv(&web, "GET greeting").await, "hello-over-the-overlay");
+
+    // admin shares the forwarder of db:7000 with web, under its own identity.
+    let admin = container(&west, web_lease, "admin").await;
+    assert_eq!(kv(&admin, "GET greeting").await, "hello-over-the-overlay");
 
     // spy resolves db (same group) but is not in db's expose.to: the forwarder drops it.
     let spy = container(&west, web_lease, "spy").await;

@@ -8,7 +8,7 @@
 //! BENCH_TUNNEL_ROUNDS=1`.
 //! Everything listens on 127.0.0.1 only and stops by itself.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::error::Error;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -400,8 +400,7 @@ impl Tunnel {
         let forwarder = TunnelClient::new(view_x, x.clone())
             .forward(ForwarderConfig {
                 listen: "127.0.0.1:0".parse()?,
-                allowed_sources: BTreeSet::from([IpAddr::V4(Ipv4Addr::LOCALHOST)]),
-                local: web()?,
+                clients: BTreeMap::from([(IpAddr::V4(Ipv4Addr::LOCALHOST), web()?)]),
                 target: db_target()?,
                 remote,
                 max_connections: 16_384,

@@ -2,7 +2,7 @@
 //! holding the target, and the local forwarder that workloads connect to as if the peer
 //! service were local.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -53,11 +53,10 @@ pub struct ForwarderConfig {
     /// Where the forwarder listens (the daemon binds the deployment network's gateway IP
     /// and the peer service's port).
     pub listen: SocketAddr,
-    /// Source addresses allowed to connect (the client service's containers); others are
-    /// dropped without a byte.
-    pub allowed_sources: BTreeSet<IpAddr>,
-    /// The connecting service, as its certificate will name it.
-    pub local: TunnelIdentity,
+    /// The containers allowed to connect, by source address, each with the identity of its
+    /// service (what its tunnels' certificates name: several services of a group may reach
+    /// one peer port). Other sources are dropped without a byte.
+    pub clients: BTreeMap<IpAddr, TunnelIdentity>,
     pub target: TunnelTarget,
     /// The tunnel server of the provider holding the target lease.
     pub remote: SocketAddr,
@@ -116,9 +115,12 @@ impl TunnelClient {
     /// Starts a forwarder for one edge: binds `config.listen` and, for each workload
     /// connection from an allowed source, opens a tunnel and splices the two.
     pub async fn forward(&self, config: ForwarderConfig) -> Result<Forwarder, TunnelError> {
-        // Issue the edge's leaf now, so a failing issuer shows at setup.
-        let edge = (config.local.clone(), config.target.clone());
-        self.inner.leaves.get(&edge, &config.local)?;
+        // Issue the edges' leaves now, so a failing issuer shows at setup.
+        let services: BTreeSet<&TunnelIdentity> = config.clients.values().collect();
+        for local in services {
+            let edge = (local.clone(), config.target.clone());
+            self.inner.leaves.get(&edge, local)?;
+        }
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -134,8 +136,6 @@ impl TunnelClient {
         };
         let span = tracing::info_span!(
             "forwarder",
-            lease = config.local.lease_id(),
-            service = config.local.service(),
             target_lease = config.target.lease_id(),
             target_service = config.target.service(),
             port = config.target.port()
@@ -190,20 +190,21 @@ impl AcceptLoop {
             else {
                 return;
             };
-            if !self
+            let Some(local) = self
                 .config
-                .allowed_sources
-                .contains(&source.ip().to_canonical())
-            {
+                .clients
+                .get(&source.ip().to_canonical())
+                .cloned()
+            else {
                 tracing::warn!(%source, "forwarder: source not allowed, connection dropped");
                 continue;
-            }
+            };
             let client = self.client.clone();
             let config = self.config.clone();
             let shutdown = self.shutdown.clone();
             self.tasks.spawn(async move {
                 let _permit = permit;
-                let result = forward_one(&client, &config, workload, &shutdown).await;
+                let result = forward_one(&client, &config, &local, workload, &shutdown).await;
                 log_end(&result, source);
             });
         }
@@ -213,11 +214,12 @@ impl AcceptLoop {
 async fn forward_one(
     client: &TunnelClient,
     config: &ForwarderConfig,
+    local: &TunnelIdentity,
     mut workload: TcpStream,
     shutdown: &CancellationToken,
 ) -> Result<(), TunnelError> {
     let mut tunnel = tokio::select! {
-        tunnel = client.connect(&config.local, &config.target, config.remote) => tunnel?,
+        tunnel = client.connect(local, &config.target, config.remote) => tunnel?,
         _ = shutdown.cancelled() => return Ok(()),
     };
     tokio::select! {

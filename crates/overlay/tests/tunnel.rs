@@ -5,7 +5,7 @@
 //! 20 (provider y, port 5432); web may reach db. Around it: lease 11 (closed), lease 21
 //! (held by y, allowed), lease 30 (tenant2) and lease 40 (tenant1, deployment 2).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -139,8 +139,7 @@ impl Net {
         self.client_x
             .forward(ForwarderConfig {
                 listen: "127.0.0.1:0".parse().unwrap(),
-                allowed_sources: BTreeSet::from([IpAddr::V4(Ipv4Addr::LOCALHOST)]),
-                local: web(),
+                clients: BTreeMap::from([(IpAddr::V4(Ipv4Addr::LOCALHOST), web())]),
                 target: db_target(),
                 remote: self.server_addr,
                 max_connections,
