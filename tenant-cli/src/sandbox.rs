@@ -1,9 +1,11 @@
 //! `akash sandbox FILE`: the whole marketplace on this machine. An embedded chain runs the
 //! real contracts in-process; two or three real provider daemons (bid engine, lease
 //! manager, TLS gateway on 127.0.0.1) run the workloads in the local Docker engine; the SDL
-//! is deployed as a tenant through the same code as `akash deploy`. It stays up until Ctrl-C
-//! (or, with `--exit-after-ready`, until the first URL answered), then closes the leases and
-//! removes the containers.
+//! is deployed as a tenant through the same code as `akash deploy`. Once the first URL
+//! answered, every service with a peer in another group sends a line to each peer port it may
+//! reach (from inside its container, through the overlay) and the answer is shown. It stays
+//! up until Ctrl-C (or, with `--exit-after-ready`, exits 0 once the URL and every peer
+//! answered), then closes the leases and removes the containers.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,6 +20,7 @@ use akash_chain_client::akash_types::common::Attribute;
 use akash_chain_client::akash_types::market::{LeaseState, OrderState};
 use akash_chain_client::embedded::AKASH;
 use akash_chain_client::{EmbeddedChain, MarketChain, Uint128};
+use akash_manifest::Proto;
 use akash_provider::bidding::{BidEngineSettings, RateCard};
 use akash_provider::config::CapacityConfig;
 use akash_provider::daemon::{register_and_stake_on, shutdown_signal, Daemon, DaemonSettings};
@@ -34,7 +37,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::commands::{deploy_options, deploy_summary, fetch_logs};
 use crate::connect::Session;
-use crate::deploy::{self, DeployEvent, DeployReport, Progress};
+use crate::deploy::{self, DeployEvent, DeployReport, Progress, RunningLease};
 use crate::keys::TenantKey;
 use crate::listings;
 use crate::output;
@@ -56,6 +59,9 @@ const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 const LOG_LINES_SHOWN: usize = 5;
 /// Bids stay unchanged this long before the bid window is skipped (see `--real-time`).
 const BIDS_SETTLED_AFTER: Duration = Duration::from_secs(2);
+/// How long a service may take to get an answer from a peer through the overlay (the
+/// daemons sync their tunnels every second).
+const OVERLAY_READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Args)]
 pub struct SandboxArgs {
@@ -64,8 +70,9 @@ pub struct SandboxArgs {
     /// Providers to run (each a real daemon with its own gateway).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub providers: u8,
-    /// Exit 0 once the deployment's first HTTP URL answered a GET (after tearing everything
-    /// down); exit 1 if it does not.
+    /// Exit 0 once the deployment's first HTTP URL answered a GET and every service reached
+    /// its peers of other groups through the overlay (after tearing everything down); exit 1
+    /// if not.
     #[arg(long)]
     pub exit_after_ready: bool,
     /// Wait out every bid window in real time. By default, once the bids have stopped
@@ -244,7 +251,16 @@ pub async fn run(args: SandboxArgs) -> Result<ExitCode> {
             chain: Arc::new(tenant),
             key: key.clone(),
         };
-        serve(&session, &report, started, args.exit_after_ready).await
+        let runtimes: BTreeMap<String, (&str, Arc<DockerRuntime>)> = providers
+            .iter()
+            .map(|p| {
+                (
+                    p.chain.address().to_string(),
+                    (p.name, Arc::clone(&p.runtime)),
+                )
+            })
+            .collect();
+        serve(&session, &report, &runtimes, started, args.exit_after_ready).await
     }
     .await;
 
@@ -256,11 +272,12 @@ pub async fn run(args: SandboxArgs) -> Result<ExitCode> {
     Ok(code)
 }
 
-/// Prints the URLs, checks the first HTTP one answers, then waits for Ctrl-C (or returns at
-/// once with `exit_after_ready`).
+/// Prints the URLs, checks the first HTTP one answers and every service reaches its peers
+/// through the overlay, then waits for Ctrl-C (or returns at once with `exit_after_ready`).
 async fn serve(
     session: &Session,
     report: &DeployReport,
+    runtimes: &BTreeMap<String, (&str, Arc<DockerRuntime>)>,
     started: Instant,
     exit_after_ready: bool,
 ) -> Result<ExitCode> {
@@ -293,13 +310,136 @@ async fn serve(
     for endpoint in &endpoints {
         say(format!("{}: {}", endpoint.service, endpoint.url));
     }
+    let overlay_ok = check_overlay(report, runtimes).await;
     show_logs(session, report).await;
     if exit_after_ready {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if overlay_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     say("running; Ctrl-C to close the leases, remove the containers and exit");
     shutdown_signal().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One request from a client service to a peer service of another group, through the
+/// overlay tunnel between their leases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OverlayCheck {
+    client: String,
+    client_lease: u64,
+    peer: String,
+    peer_lease: u64,
+    port: u16,
+}
+
+/// Every (client service, peer service, TCP port) the manifests of the running leases let
+/// connect across groups, in lease and name order.
+fn overlay_checks(running: &[RunningLease]) -> Vec<OverlayCheck> {
+    let mut checks = Vec::new();
+    for client in running {
+        for (peer, ports) in &client.manifest.peers {
+            let Some(server) = running
+                .iter()
+                .find(|r| r.manifest.services.contains_key(peer))
+            else {
+                continue;
+            };
+            for port in ports.ports.iter().filter(|p| p.proto == Proto::Tcp) {
+                for service in &port.clients {
+                    checks.push(OverlayCheck {
+                        client: service.clone(),
+                        client_lease: client.lease.id,
+                        peer: peer.clone(),
+                        peer_lease: server.lease.id,
+                        port: port.as_port,
+                    });
+                }
+            }
+        }
+    }
+    checks
+}
+
+/// Sends one empty line from inside each client container to each peer port it may reach
+/// (busybox `nc` to the peer's name, which resolves to the overlay's forwarder) and shows the
+/// first line of the answer. The forwarder accepts locally whatever the tunnel does, so only
+/// an answer proves the peer was reached. False when some peer did not answer.
+async fn check_overlay(
+    report: &DeployReport,
+    runtimes: &BTreeMap<String, (&str, Arc<DockerRuntime>)>,
+) -> bool {
+    let mut all_ok = true;
+    for check in overlay_checks(&report.running) {
+        let provider_of = |lease_id: u64| {
+            report
+                .running
+                .iter()
+                .find(|r| r.lease.id == lease_id)
+                .and_then(|r| runtimes.get(r.lease.provider.as_str()))
+        };
+        let (Some((client_provider, runtime)), Some((peer_provider, _))) = (
+            provider_of(check.client_lease),
+            provider_of(check.peer_lease),
+        ) else {
+            continue;
+        };
+        let route = format!(
+            "{} -> {}:{} through the overlay",
+            check.client, check.peer, check.port
+        );
+        let leases = format!(
+            "lease {} on {client_provider} -> lease {} on {peer_provider}",
+            check.client_lease, check.peer_lease
+        );
+        let port = check.port.to_string();
+        let command = [
+            "sh",
+            "-c",
+            "printf '\\n' | timeout 5 nc \"$0\" \"$1\"",
+            check.peer.as_str(),
+            port.as_str(),
+        ];
+        let deadline = Instant::now() + OVERLAY_READY_TIMEOUT;
+        let outcome = loop {
+            let last = match runtime
+                .exec(check.client_lease, &check.client, &command)
+                .await
+            {
+                // A peer that keeps the connection open answers too (nc then times out).
+                Ok(out) if !out.stdout.trim().is_empty() => break Ok(out.stdout),
+                Ok(out) => format!(
+                    "no answer, nc exited with {}: {}",
+                    out.exit_code.map_or("?".to_string(), |c| c.to_string()),
+                    out.stderr.trim()
+                ),
+                Err(error) => error.to_string(),
+            };
+            if Instant::now() >= deadline {
+                break Err(last);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        match outcome {
+            Ok(answer) => {
+                let first = answer.lines().next().unwrap_or_default().trim();
+                say(format!(
+                    "{route}: OK ({leases}; {} answered {first:?} to an empty line, sent by nc inside {})",
+                    check.peer, check.client
+                ));
+            }
+            Err(last) => {
+                all_ok = false;
+                say(format!(
+                    "{route}: FAILED ({leases}; within {} s: {last})",
+                    OVERLAY_READY_TIMEOUT.as_secs()
+                ));
+            }
+        }
+    }
+    all_ok
 }
 
 /// The last lines of every service, read from its provider's gateway as `akash logs` does.

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
     ContainerSummaryStateEnum, EndpointSettings, HostConfig, HostConfigLogConfig,
@@ -250,6 +251,27 @@ impl DockerRuntime {
             .list_containers(Some(options))
             .await
             .map_err(|error| lease_error(lease_id, "list containers of", "the lease", &error))
+    }
+
+    /// (instance, container id) of every instance of `service`, by instance; at least one.
+    async fn service_containers(&self, lease_id: u64, service: &str) -> Result<Vec<(u32, String)>> {
+        let mut containers: Vec<(u32, String)> = self
+            .lease_containers(lease_id, Some(service))
+            .await?
+            .into_iter()
+            .filter_map(|summary| {
+                let (_, instance) = service_and_instance(summary.labels.as_ref())?;
+                Some((instance, summary.id?))
+            })
+            .collect();
+        if containers.is_empty() {
+            return Err(RuntimeError::ServiceNotFound {
+                lease_id,
+                service: service.to_string(),
+            });
+        }
+        containers.sort();
+        Ok(containers)
     }
 
     /// Pulls every image the spec names that is not present locally. Runs before anything is
@@ -722,22 +744,7 @@ impl ContainerRuntime for DockerRuntime {
 
     #[instrument(name = "runtime_logs", skip_all, fields(lease_id = lease_id, service = service))]
     async fn logs(&self, lease_id: u64, service: &str, tail: usize) -> Result<Vec<LogLine>> {
-        let mut containers: Vec<(u32, String)> = self
-            .lease_containers(lease_id, Some(service))
-            .await?
-            .into_iter()
-            .filter_map(|summary| {
-                let (_, instance) = service_and_instance(summary.labels.as_ref())?;
-                Some((instance, summary.id?))
-            })
-            .collect();
-        if containers.is_empty() {
-            return Err(RuntimeError::ServiceNotFound {
-                lease_id,
-                service: service.to_string(),
-            });
-        }
-        containers.sort();
+        let containers = self.service_containers(lease_id, service).await?;
         let mut lines = Vec::new();
         for (instance, id) in containers {
             lines.extend(self.instance_logs(lease_id, &id, instance, tail).await?);
@@ -854,6 +861,58 @@ impl ContainerRuntime for DockerRuntime {
 }
 
 impl DockerRuntime {
+    /// Runs `command` inside the first instance of `service` of lease `lease_id` (a container
+    /// of this runtime's owner) and returns its exit code and output.
+    /// Not part of the provider's API: `akash sandbox` uses it to show a service reaching its
+    /// peers through the overlay.
+    pub async fn exec(&self, lease_id: u64, service: &str, command: &[&str]) -> Result<ExecOutput> {
+        let (_, id) = self.service_containers(lease_id, service).await?.remove(0);
+        let options = CreateExecOptions {
+            cmd: Some(command.to_vec()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_exec(&id, options)
+            .await
+            .map_err(|error| lease_error(lease_id, "exec in container", &id, &error))?;
+        let started = self
+            .docker
+            .start_exec(&created.id, None::<StartExecOptions>)
+            .await
+            .map_err(|error| lease_error(lease_id, "exec in container", &id, &error))?;
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        if let StartExecResults::Attached {
+            output: mut stream, ..
+        } = started
+        {
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(LogOutput::StdOut { message }) | Ok(LogOutput::Console { message }) => {
+                        stdout.extend_from_slice(&message)
+                    }
+                    Ok(LogOutput::StdErr { message }) => stderr.extend_from_slice(&message),
+                    Ok(LogOutput::StdIn { .. }) => {}
+                    Err(error) => {
+                        return Err(lease_error(lease_id, "exec in container", &id, &error))
+                    }
+                }
+            }
+        }
+        let inspected = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|error| lease_error(lease_id, "inspect exec in container", &id, &error))?;
+        Ok(ExecOutput {
+            exit_code: inspected.exit_code,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        })
+    }
+
     /// Covers every input of [`DockerRuntime::create_instance`] except the instance index.
     fn spec_sha256(&self, service: &ServiceSpec, extra_hosts: &[String]) -> String {
         let mut inputs = serde_json::json!({
@@ -874,6 +933,15 @@ impl DockerRuntime {
         let digest = Sha256::digest(inputs.to_string().as_bytes());
         digest.iter().map(|byte| format!("{byte:02x}")).collect()
     }
+}
+
+/// What [`DockerRuntime::exec`] got back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// `None` when the engine did not report one.
+    pub exit_code: Option<i64>,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// Serialises deploy and teardown of one lease inside this process; entries are dropped once

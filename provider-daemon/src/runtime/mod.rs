@@ -31,8 +31,9 @@ use std::future::Future;
 /// The engine client [`DockerRuntime::connect_engine`] returns, for sharing between owners.
 pub use bollard::Docker;
 pub use docker::{
-    DockerConfig, DockerRuntime, RuntimeOwner, LABEL_CHAIN_ID, LABEL_INSTANCE, LABEL_LEASE_ID,
-    LABEL_NETWORK_ROLE, LABEL_ORDER_ID, LABEL_PROVIDER, LABEL_SERVICE, LABEL_SPEC_SHA256,
+    DockerConfig, DockerRuntime, ExecOutput, RuntimeOwner, LABEL_CHAIN_ID, LABEL_INSTANCE,
+    LABEL_LEASE_ID, LABEL_NETWORK_ROLE, LABEL_ORDER_ID, LABEL_PROVIDER, LABEL_SERVICE,
+    LABEL_SPEC_SHA256,
 };
 pub use error::RuntimeError;
 pub use fake::FakeRuntime;
