@@ -20,7 +20,7 @@ use akash_chain_client::akash_types::common::Attribute;
 use akash_chain_client::akash_types::market::{LeaseState, OrderState};
 use akash_chain_client::embedded::AKASH;
 use akash_chain_client::{EmbeddedChain, MarketChain, Uint128};
-use akash_manifest::Proto;
+use akash_manifest::{GroupManifest, Proto};
 use akash_provider::bidding::{BidEngineSettings, RateCard};
 use akash_provider::config::CapacityConfig;
 use akash_provider::daemon::{register_and_stake_on, shutdown_signal, Daemon, DaemonSettings};
@@ -37,7 +37,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::commands::{deploy_options, deploy_summary, fetch_logs};
 use crate::connect::Session;
-use crate::deploy::{self, DeployEvent, DeployReport, Progress, RunningLease};
+use crate::deploy::{self, DeployEvent, DeployReport, Progress};
 use crate::keys::TenantKey;
 use crate::listings;
 use crate::output;
@@ -335,15 +335,15 @@ struct OverlayCheck {
     port: u16,
 }
 
-/// Every (client service, peer service, TCP port) the manifests of the running leases let
-/// connect across groups, in lease and name order.
-fn overlay_checks(running: &[RunningLease]) -> Vec<OverlayCheck> {
+/// Every (client service, peer service, TCP port) the manifests of the running leases (lease
+/// id, its group's manifest) let connect across groups, in lease and name order.
+fn overlay_checks(running: &[(u64, &GroupManifest)]) -> Vec<OverlayCheck> {
     let mut checks = Vec::new();
-    for client in running {
-        for (peer, ports) in &client.manifest.peers {
-            let Some(server) = running
+    for (client_lease, manifest) in running {
+        for (peer, ports) in &manifest.peers {
+            let Some((peer_lease, _)) = running
                 .iter()
-                .find(|r| r.manifest.services.contains_key(peer))
+                .find(|(_, other)| other.services.contains_key(peer))
             else {
                 continue;
             };
@@ -351,9 +351,9 @@ fn overlay_checks(running: &[RunningLease]) -> Vec<OverlayCheck> {
                 for service in &port.clients {
                     checks.push(OverlayCheck {
                         client: service.clone(),
-                        client_lease: client.lease.id,
+                        client_lease: *client_lease,
                         peer: peer.clone(),
-                        peer_lease: server.lease.id,
+                        peer_lease: *peer_lease,
                         port: port.as_port,
                     });
                 }
@@ -372,7 +372,12 @@ async fn check_overlay(
     runtimes: &BTreeMap<String, (&str, Arc<DockerRuntime>)>,
 ) -> bool {
     let mut all_ok = true;
-    for check in overlay_checks(&report.running) {
+    let running: Vec<(u64, &GroupManifest)> = report
+        .running
+        .iter()
+        .map(|r| (r.lease.id, &r.manifest))
+        .collect();
+    for check in overlay_checks(&running) {
         let provider_of = |lease_id: u64| {
             report
                 .running
@@ -410,11 +415,13 @@ async fn check_overlay(
             {
                 // A peer that keeps the connection open answers too (nc then times out).
                 Ok(out) if !out.stdout.trim().is_empty() => break Ok(out.stdout),
-                Ok(out) => format!(
-                    "no answer, nc exited with {}: {}",
-                    out.exit_code.map_or("?".to_string(), |c| c.to_string()),
-                    out.stderr.trim()
-                ),
+                Ok(out) => {
+                    let code = out.exit_code.map_or("?".to_string(), |c| c.to_string());
+                    match out.stderr.trim() {
+                        "" => format!("no answer (nc exited with {code})"),
+                        error => format!("no answer (nc exited with {code}: {error})"),
+                    }
+                }
                 Err(error) => error.to_string(),
             };
             if Instant::now() >= deadline {
@@ -785,4 +792,37 @@ async fn http_get(url: &str) -> Result<(u16, String, String)> {
         .with_context(|| format!("bad status line {status:?}"))?;
     let reason = parts.next().unwrap_or_default().to_string();
     Ok((code, reason, body.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_checks_follow_the_expose_to_edges_across_groups() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/web-db.yaml");
+        let sdl = SdlFile::load(&path).unwrap();
+        // Groups sorted by placement name: backend (db) on lease 1, frontend (web) on lease 2.
+        let groups = sdl.groups();
+        let running: Vec<(u64, &GroupManifest)> = groups
+            .iter()
+            .zip(1..)
+            .map(|(group, lease)| (lease, group.manifest()))
+            .collect();
+        assert_eq!(
+            overlay_checks(&running),
+            vec![OverlayCheck {
+                client: "web".to_string(),
+                client_lease: 2,
+                peer: "db".to_string(),
+                peer_lease: 1,
+                port: 7000,
+            }]
+        );
+        // A group whose peers do not run has nothing to check; one group has no peers.
+        assert!(overlay_checks(&running[1..]).is_empty());
+        let web = SdlFile::load(&path.with_file_name("web.yaml")).unwrap();
+        let groups = web.groups();
+        assert!(overlay_checks(&[(1, groups[0].manifest())]).is_empty());
+    }
 }
