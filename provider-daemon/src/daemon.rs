@@ -301,6 +301,7 @@ async fn sync_overlay<R: ContainerRuntime + 'static>(
         }
     }
     overlay.apply(&[]).await;
+    overlay.apply_local(&[]).await;
     overlay.tunnel_server().shutdown();
 }
 

@@ -16,9 +16,15 @@
 //! sync: a lease that closed, or a root replaced on chain, cuts the tunnels it carried and
 //! refuses new handshakes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::io::copy_bidirectional;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use akash_chain_client::MarketChain;
 use akash_manifest::{GroupManifest, Proto};
@@ -35,10 +41,14 @@ use tracing::{debug, info, warn};
 use crate::gateway::PeerPlacement;
 use crate::identity::ProviderIdentity;
 use crate::leases::{LeaseManager, LeasePhase};
-use crate::runtime::{ContainerRuntime, DeploymentStatus};
+use crate::runtime::{ContainerRuntime, DeploymentStatus, RuntimeError};
 
 /// Most workload connections one forwarder carries at once.
 const FORWARDER_CONNECTIONS: usize = 256;
+/// Connecting to a service's container from a local edge.
+const LOCAL_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Parsed manifests kept (cleared when full).
+const MANIFEST_CACHE: usize = 1024;
 
 /// What the overlay needs to know of one of our running leases.
 #[derive(Clone, Debug)]
@@ -81,6 +91,8 @@ pub struct Overlay {
     client: TunnelClient,
     backends: Arc<RwLock<BTreeMap<TunnelTarget, SocketAddr>>>,
     forwarders: tokio::sync::Mutex<BTreeMap<ForwarderKey, Forwarder>>,
+    local: std::sync::Mutex<BTreeMap<LocalKey, LocalForwarder>>,
+    manifests: std::sync::Mutex<BTreeMap<String, Arc<GroupManifest>>>,
 }
 
 impl Overlay {
@@ -110,6 +122,8 @@ impl Overlay {
             client,
             backends,
             forwarders: tokio::sync::Mutex::new(BTreeMap::new()),
+            local: std::sync::Mutex::new(BTreeMap::new()),
+            manifests: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -127,20 +141,35 @@ impl Overlay {
         self.view.open_tunnels()
     }
 
-    /// Reads the leases of `manager` that run with a peer placement and applies them.
+    /// Reads the running leases of `manager` whose manifests connect services and applies
+    /// them: each lease's own edges, and the tunnels of those with a peer placement.
     pub async fn sync_with<R: ContainerRuntime + 'static>(&self, manager: &LeaseManager<R>) {
         let mut inputs = Vec::new();
+        let mut local = Vec::new();
         for report in manager.reports() {
             if report.phase != LeasePhase::Running {
                 continue;
             }
-            let Some(placement) = manager.peer_placement(report.lease_id) else {
-                continue;
-            };
             let Some(sha256) = report.deployed_sha256.as_deref() else {
                 continue;
             };
-            let Some(manifest) = manager.manifest_store().load(sha256) else {
+            let Some(manifest) = self.manifest(manager, sha256) else {
+                continue;
+            };
+            if !has_edges(&manifest) {
+                continue;
+            }
+            let status = match manager.deployment_status(report.lease_id).await {
+                Ok(status) => status,
+                // Torn down between the report and now (the lease just ended).
+                Err(RuntimeError::LeaseNotFound { .. }) => continue,
+                Err(error) => {
+                    warn!(lease_id = report.lease_id, %error, "overlay: containers not read");
+                    continue;
+                }
+            };
+            local.push((Arc::clone(&manifest), status.clone()));
+            let Some(placement) = manager.peer_placement(report.lease_id) else {
                 continue;
             };
             let lease = match self.chain.lease(report.lease_id).await {
@@ -150,21 +179,85 @@ impl Overlay {
                     continue;
                 }
             };
-            let status = match manager.deployment_status(report.lease_id).await {
-                Ok(status) => status,
-                Err(error) => {
-                    warn!(lease_id = report.lease_id, %error, "overlay: containers not read");
-                    continue;
-                }
-            };
             inputs.push(LeaseOverlay {
                 lease,
                 placement,
-                manifest,
+                manifest: (*manifest).clone(),
                 status,
             });
         }
         self.apply(&inputs).await;
+        self.apply_local(&local).await;
+    }
+
+    /// The manifest `sha256`, parsed once per daemon run.
+    fn manifest<R: ContainerRuntime + 'static>(
+        &self,
+        manager: &LeaseManager<R>,
+        sha256: &str,
+    ) -> Option<Arc<GroupManifest>> {
+        let mut cache = self.manifests.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(manifest) = cache.get(sha256) {
+            return Some(Arc::clone(manifest));
+        }
+        let manifest = Arc::new(manager.manifest_store().load(sha256)?);
+        if cache.len() >= MANIFEST_CACHE {
+            cache.clear();
+        }
+        cache.insert(sha256.to_string(), Arc::clone(&manifest));
+        Some(manifest)
+    }
+
+    /// Edges between services of one lease: on the lease network's gateway address, port
+    /// `as` of each service that `expose.to` lets other services of the group reach, a plain
+    /// TCP forwarder to the service's container, open to the allowed services' containers
+    /// only (the network forbids direct traffic between containers).
+    pub async fn apply_local(&self, leases: &[(Arc<GroupManifest>, DeploymentStatus)]) {
+        let mut wanted = BTreeSet::new();
+        for (manifest, status) in leases {
+            let Some(gateway) = status.gateway else {
+                continue;
+            };
+            for (name, service) in &manifest.services {
+                let Some(backend) = addresses(status, name).next() else {
+                    continue;
+                };
+                for expose in &service.expose {
+                    if expose.proto != Proto::Tcp {
+                        continue;
+                    }
+                    let sources: BTreeSet<IpAddr> = expose
+                        .services
+                        .iter()
+                        .filter(|client| manifest.services.contains_key(*client))
+                        .flat_map(|client| addresses(status, client))
+                        .collect();
+                    if !sources.is_empty() {
+                        wanted.insert(LocalKey {
+                            listen: SocketAddr::new(gateway, expose.as_port),
+                            sources,
+                            backend: SocketAddr::new(backend, expose.port),
+                        });
+                    }
+                }
+            }
+        }
+        let mut forwarders = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        forwarders.retain(|key, _| wanted.contains(key));
+        for key in wanted {
+            if forwarders.contains_key(&key) {
+                continue;
+            }
+            match LocalForwarder::start(&key) {
+                Ok(forwarder) => {
+                    info!(listen = %key.listen, backend = %key.backend, "overlay: local edge up");
+                    forwarders.insert(key, forwarder);
+                }
+                Err(error) => {
+                    warn!(listen = %key.listen, %error, "overlay: local edge not started")
+                }
+            }
+        }
     }
 
     /// Makes the trust view, the backends and the forwarders those of `leases` (our running
@@ -389,6 +482,104 @@ impl Overlay {
             }
             None => Err(format!("provider {provider} is not in the registry")),
         }
+    }
+}
+
+/// The addresses of `service`'s containers on the lease network.
+fn addresses<'a>(
+    status: &'a DeploymentStatus,
+    service: &'a str,
+) -> impl Iterator<Item = IpAddr> + 'a {
+    status
+        .instances
+        .iter()
+        .filter(move |instance| instance.service == service)
+        .filter_map(|instance| instance.address)
+}
+
+/// Does the manifest connect any services (within the group or with peers)?
+fn has_edges(manifest: &GroupManifest) -> bool {
+    !manifest.peers.is_empty()
+        || manifest.services.values().any(|service| {
+            service
+                .expose
+                .iter()
+                .any(|expose| !expose.services.is_empty())
+        })
+}
+
+/// One edge inside a lease, as configured.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct LocalKey {
+    listen: SocketAddr,
+    sources: BTreeSet<IpAddr>,
+    backend: SocketAddr,
+}
+
+/// A plain TCP forwarder for an edge inside one lease (both ends on this host: no TLS).
+/// Dropping it stops it and closes its connections.
+struct LocalForwarder {
+    cancel: CancellationToken,
+}
+
+impl Drop for LocalForwarder {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl LocalForwarder {
+    fn start(key: &LocalKey) -> std::io::Result<Self> {
+        // Bound synchronously so a port already taken shows here.
+        let listener = std::net::TcpListener::bind(key.listen)?;
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        let sources = key.sources.clone();
+        let backend = key.backend;
+        let slots = Arc::new(Semaphore::new(FORWARDER_CONNECTIONS));
+        tokio::spawn(async move {
+            loop {
+                let permit = tokio::select! {
+                    _ = token.cancelled() => return,
+                    permit = Arc::clone(&slots).acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => return,
+                    },
+                };
+                let (mut workload, source) = tokio::select! {
+                    _ = token.cancelled() => return,
+                    accepted = listener.accept() => match accepted {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            warn!(%error, "overlay: local edge accept");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    },
+                };
+                if !sources.contains(&source.ip().to_canonical()) {
+                    warn!(%source, %backend, "overlay: source not allowed by expose.to, dropped");
+                    continue;
+                }
+                let token = token.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    let connect =
+                        tokio::time::timeout(LOCAL_CONNECT_TIMEOUT, TcpStream::connect(backend));
+                    let Ok(Ok(mut upstream)) = connect.await else {
+                        debug!(%backend, "overlay: local edge backend not reachable");
+                        return;
+                    };
+                    tokio::select! {
+                        _ = token.cancelled() => {}
+                        _ = copy_bidirectional(&mut workload, &mut upstream) => {}
+                    }
+                });
+            }
+        });
+        Ok(LocalForwarder { cancel })
     }
 }
 

@@ -7,6 +7,7 @@ mod support;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
 
 use akash_provider::runtime::{
     ContainerRuntime, ContainerState, DeploymentSpec, DeploymentStatus, DockerConfig,
@@ -243,6 +244,12 @@ async fn containers_carry_lease_labels_and_resource_limits() {
             .contains(&"GREETING=hello world".to_string()));
 
         let host = inspect.host_config.unwrap();
+        // Service names resolve to the host on the lease network (where forwarders listen).
+        let gateway = status.gateway.expect("the lease network has a gateway");
+        assert_eq!(
+            host.extra_hosts.clone().unwrap_or_default(),
+            vec![format!("web:{gateway}")]
+        );
         assert_eq!(host.nano_cpus, Some(250_000_000));
         assert_eq!(host.memory, Some(64 * MEBIBYTE as i64));
         assert_eq!(
@@ -251,8 +258,11 @@ async fn containers_carry_lease_labels_and_resource_limits() {
         );
 
         let networks = inspect.network_settings.unwrap().networks.unwrap();
-        let aliases = networks[&workload_network].aliases.clone().unwrap();
-        assert!(aliases.contains(&"web".to_string()), "{aliases:?}");
+        assert!(
+            networks.contains_key(&workload_network),
+            "{:?}",
+            networks.keys()
+        );
         assert!(
             networks.contains_key(&runtime.ingress_network_name(lease.lease_id)),
             "a service with a global port joins the ingress network: {:?}",
@@ -482,21 +492,45 @@ async fn redeploy_leaves_running_containers_alone() {
 }
 
 #[tokio::test]
-async fn services_of_one_lease_reach_each_other_by_name() {
+async fn services_of_one_lease_do_not_reach_each_other_directly() {
+    // The lease network forbids container-to-container traffic: services reach each other only
+    // through the daemon's forwarders on the host, which admit what expose.to allows.
     let runtime = connect().await;
     let lease = unique_lease();
     let _cleanup = cleanup(&[lease.lease_id]);
-    runtime
-        .deploy(&deployment(
-            lease,
-            vec![pong_server(), probe("client", &["server", "server-0"])],
-        ))
+    let status = runtime
+        .deploy(&deployment(lease, vec![pong_server()]))
         .await
         .unwrap();
+    let server = status
+        .instances
+        .iter()
+        .find(|instance| instance.service == "server")
+        .and_then(|instance| instance.address)
+        .expect("the server has an address on the lease network")
+        .to_string();
+    let gateway = status.gateway.expect("the lease network has a gateway");
+    // The host answers on the gateway address, as a daemon forwarder would.
+    let host = tokio::net::TcpListener::bind((gateway, 7000))
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut stream, _)) = host.accept().await {
+            let _ = stream.write_all(b"pong\n").await;
+        }
+    });
+    let mut services = vec![pong_server()];
+    services.push(probe("client", &["server", &server]));
+    let status = runtime.deploy(&deployment(lease, services)).await.unwrap();
+    assert_eq!(status.gateway, Some(gateway));
 
     let logs = wait_for_log(&runtime, lease.lease_id, "client", "probe-done").await;
+    // By name the client reaches the host (the hosts file), by address not the server.
     assert!(logs.contains("reached:server\n"), "{logs}");
-    assert!(logs.contains("reached:server-0\n"), "{logs}");
+    assert!(logs.contains(&format!("blocked:{server}\n")), "{logs}");
+    // The server itself answers (the host may reach it).
+    assert_eq!(pong_from(&format!("{server}:7000")).await, "pong");
 }
 
 #[tokio::test]
@@ -550,29 +584,25 @@ async fn other_leases_cannot_reach_a_lease_services() {
         );
     }
 
-    // The same probe inside the owner's lease does get through, so the block above is the
-    // network boundary and not a broken probe.
-    let mut owner_services = vec![pong_server(), probe("insider", &targets)];
-    owner_services[0].ports = vec![PortSpec {
-        container_port: 7000,
-        protocol: Protocol::Tcp,
-        global: true,
-    }];
-    let redeployed = runtime
-        .deploy(&deployment(owner, owner_services))
-        .await
-        .unwrap();
-    assert_eq!(
-        container_id(&redeployed, "server", 0),
-        container_id(&status, "server", 0),
-        "adding a service leaves the running server alone"
-    );
-    let logs = wait_for_log(&runtime, owner.lease_id, "insider", "probe-done").await;
-    assert!(logs.contains("reached:server\n"), "{logs}");
-    assert!(
-        logs.contains(&format!("reached:{workload_address}\n")),
-        "{logs}"
-    );
+    // The server answers whoever may reach it (the host, where the daemon's forwarders run),
+    // so the blocks above are the network boundary and not a dead server.
+    assert_eq!(pong_from(&format!("{workload_address}:7000")).await, "pong");
+}
+
+/// What a TCP server at `address` sends first (empty if it cannot be reached).
+async fn pong_from(address: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let Ok(Ok(mut stream)) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect(address),
+    )
+    .await
+    else {
+        return String::new();
+    };
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut answer)).await;
+    answer.trim().to_string()
 }
 
 /// An owner no other test process uses (a chain id of its own).

@@ -33,23 +33,14 @@ mod support;
 
 use support::require_docker_and_image;
 
-/// `web`, `admin` and `spy` in us-west, `db` in us-east; `web` and `admin` may reach `db`
-/// (through one forwarder, each tunnel naming its own service), `spy` may not.
-const DEPLOYMENT: &str = r#"
-version: "2.0"
-services:
-  web:
-    image: akash-test/busybox:latest
-    command: ["sleep", "3600"]
-  spy:
-    image: akash-test/busybox:latest
-    command: ["sleep", "3600"]
-  admin:
-    image: akash-test/busybox:latest
-    command: ["sleep", "3600"]
-  db:
-    image: akash-test/busybox:latest
-    command: ["sh", "-c"]
+/// `web`, `admin`, `spy` and `cache` in us-west, `db` in us-east; `web` and `admin` may reach
+/// `db` (through one forwarder, each tunnel naming its own service), `spy` may not; only `web`
+/// may reach `cache` (same group, same provider: expose.to enforced there too).
+/// The command of a one-request-per-connection key-value store on `port` (busybox nc):
+/// "SET key value" answers OK, "GET key" the value or NOTFOUND.
+fn kv_store(port: u16) -> String {
+    format!(
+        r#"    command: ["sh", "-c"]
     args:
       - |
         mkdir -p /data
@@ -63,8 +54,35 @@ services:
         esac
         SCRIPT
         chmod +x /kv.sh
-        exec nc -ll -p 7000 -e /kv.sh
-    expose:
+        exec nc -ll -p {port} -e /kv.sh
+"#
+    )
+}
+
+fn deployment() -> String {
+    format!(
+        r#"
+version: "2.0"
+services:
+  web:
+    image: akash-test/busybox:latest
+    command: ["sleep", "3600"]
+  spy:
+    image: akash-test/busybox:latest
+    command: ["sleep", "3600"]
+  admin:
+    image: akash-test/busybox:latest
+    command: ["sleep", "3600"]
+  cache:
+    image: akash-test/busybox:latest
+{cache}    expose:
+      - port: 7001
+        proto: tcp
+        to:
+          - service: web
+  db:
+    image: akash-test/busybox:latest
+{db}    expose:
       - port: 7000
         proto: tcp
         to:
@@ -108,6 +126,10 @@ deployment:
     west:
       profile: small
       count: 1
+  cache:
+    west:
+      profile: small
+      count: 1
   db:
     east:
       profile: small
@@ -115,7 +137,11 @@ deployment:
 x-akash:
   lease_duration: 1h
   bid_window: 2
-"#;
+"#,
+        cache = kv_store(7001),
+        db = kv_store(7000),
+    )
+}
 
 /// Another deployment of the same tenant on the west provider.
 const INTRUDER: &str = r#"
@@ -251,7 +277,12 @@ async fn container(provider: &Provider, lease_id: u64, service: &str) -> String 
 
 /// Asks `db` through `from` until it answers (the overlay syncs every second) or 30 s pass.
 async fn kv(from: &str, request: &str) -> String {
-    let script = format!("echo '{request}' | timeout 5 nc db 7000");
+    kv_at(from, "db 7000", request).await
+}
+
+/// Asks the service at `target` ("name port") through `from`, retrying for 30 s.
+async fn kv_at(from: &str, target: &str, request: &str) -> String {
+    let script = format!("echo '{request}' | timeout 5 nc {target}");
     let mut answer = String::new();
     for _ in 0..30 {
         answer = exec(from, &script);
@@ -299,7 +330,7 @@ async fn web_reaches_db_on_another_provider_by_name_and_nothing_else_does() {
     let report = deploy::deploy(
         &tenant,
         &key,
-        &write("app.yaml", DEPLOYMENT),
+        &write("app.yaml", &deployment()),
         &progress,
         &options,
     )
@@ -327,12 +358,40 @@ async fn web_reaches_db_on_another_provider_by_name_and_nothing_else_does() {
     let admin = container(&west, web_lease, "admin").await;
     assert_eq!(kv(&admin, "GET greeting").await, "hello-over-the-overlay");
 
+    // Inside the group: web reaches cache by name; spy (not in cache's expose.to) cannot,
+    // although both run on the same provider in the same lease.
+    assert_eq!(kv_at(&web, "cache 7001", "SET local yes").await, "OK");
+    assert_eq!(kv_at(&web, "cache 7001", "GET local").await, "yes");
+
     // spy resolves db (same group) but is not in db's expose.to: the forwarder drops it.
     let spy = container(&west, web_lease, "spy").await;
     assert_eq!(
         exec(&spy, "echo 'GET greeting' | timeout 5 nc db 7000"),
         "",
         "spy got an answer from db"
+    );
+    assert_eq!(
+        exec(&spy, "echo 'GET local' | timeout 5 nc cache 7001"),
+        "",
+        "spy got an answer from cache"
+    );
+    let cache_address = west
+        .runtime
+        .status(web_lease)
+        .await
+        .unwrap()
+        .instances
+        .iter()
+        .find(|instance| instance.service == "cache")
+        .and_then(|instance| instance.address)
+        .expect("cache has an address");
+    assert_eq!(
+        exec(
+            &spy,
+            &format!("echo 'GET local' | timeout 5 nc {cache_address} 7001")
+        ),
+        "",
+        "spy reached cache's container directly"
     );
 
     // A workload of another deployment: neither the forwarder of web's network nor db's

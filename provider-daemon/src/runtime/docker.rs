@@ -358,8 +358,12 @@ impl DockerRuntime {
         let role = if internal { "workload" } else { "ingress" };
         let mut labels = self.object_labels(lease);
         labels.insert(LABEL_NETWORK_ROLE.to_string(), role.to_string());
-        let options = (!internal)
-            .then(|| HashMap::from([(BRIDGE_ICC_OPTION.to_string(), "false".to_string())]));
+        // No container-to-container traffic on either network: containers reach only the
+        // host, where the daemon's forwarders admit the connections `expose.to` allows.
+        let options = Some(HashMap::from([(
+            BRIDGE_ICC_OPTION.to_string(),
+            "false".to_string(),
+        )]));
         let request = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".to_string()),
@@ -444,13 +448,9 @@ impl DockerRuntime {
             }),
             ..Default::default()
         };
-        let endpoint = EndpointSettings {
-            aliases: Some(vec![
-                service.name.clone(),
-                format!("{}-{instance}", service.name),
-            ]),
-            ..Default::default()
-        };
+        // No DNS aliases: service names resolve through the hosts file to the host (the
+        // network forbids direct container-to-container traffic anyway).
+        let endpoint = EndpointSettings::default();
         let body = ContainerCreateBody {
             image: Some(service.image.clone()),
             entrypoint: (!service.command.is_empty()).then(|| service.command.clone()),
@@ -629,21 +629,26 @@ impl ContainerRuntime for DockerRuntime {
         self.ensure_images(spec).await?;
         self.ensure_network(lease, &self.workload_network_name(lease_id), true)
             .await?;
-        // Peer services of other groups resolve to the host on the workload network, where
-        // the overlay's forwarders listen.
-        let extra_hosts: Vec<String> = match self.workload_gateway(lease_id).await? {
-            Some(gateway) => spec
-                .peer_hosts
-                .iter()
-                .map(|peer| format!("{peer}:{gateway}"))
-                .collect(),
-            None if spec.peer_hosts.is_empty() => Vec::new(),
+        // Every service of the lease and every peer service of other groups resolves to the
+        // host on the workload network, where the daemon's forwarders listen.
+        let names = spec
+            .services
+            .iter()
+            .map(|service| &service.name)
+            .chain(&spec.peer_hosts);
+        let gateway = self.workload_gateway(lease_id).await?;
+        // Peer names are part of a container's fingerprint (a new peer set recreates it); the
+        // group's own names are not, so adding a service leaves running containers alone (they
+        // get the new name when next recreated).
+        let peer_hosts: Vec<String> = spec.peer_hosts.clone();
+        let extra_hosts: Vec<String> = match gateway {
+            Some(gateway) => names.map(|name| format!("{name}:{gateway}")).collect(),
             None => {
                 return Err(RuntimeError::Docker {
                     lease_id,
                     action: "find the gateway address of",
                     object: self.workload_network_name(lease_id),
-                    message: format!("needed for the peer services {:?}", spec.peer_hosts),
+                    message: "needed to name the services in the containers".to_string(),
                 })
             }
         };
@@ -658,7 +663,7 @@ impl ContainerRuntime for DockerRuntime {
             .map(|service| {
                 (
                     service.name.as_str(),
-                    self.spec_sha256(service, &extra_hosts),
+                    self.spec_sha256(service, &peer_hosts),
                 )
             })
             .collect();
