@@ -4,7 +4,8 @@
 //! 127.0.0.1, the real contracts (embedded chain); workloads run in the in-memory runtime.
 //!
 //! `bench_distribution_of_one_mib` (ignored) prints the figures of benches/README.md:
-//! `cargo test --release -p akash-provider --test distribution -- --ignored --nocapture`.
+//! `cargo test --profile bench-native -p akash-provider --test distribution -- --ignored
+//! --nocapture`.
 
 use std::collections::BTreeMap;
 use std::future::Future;
