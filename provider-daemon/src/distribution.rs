@@ -42,7 +42,7 @@ pub struct DistributionSettings {
 impl Default for DistributionSettings {
     fn default() -> Self {
         DistributionSettings {
-            min_retry: Duration::from_millis(200),
+            min_retry: Duration::from_millis(50),
             max_retry: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
         }
