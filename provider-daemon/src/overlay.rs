@@ -364,12 +364,7 @@ impl Overlay {
         }
         // Into our services: from the peers `expose.to` names, to the container.
         for (name, service) in &item.manifest.services {
-            let address = item
-                .status
-                .instances
-                .iter()
-                .find(|instance| &instance.service == name)
-                .and_then(|instance| instance.address);
+            let address = addresses(&item.status, name).next();
             for expose in &service.expose {
                 if expose.proto != Proto::Tcp {
                     continue;
@@ -416,12 +411,8 @@ impl Overlay {
                         .map_err(|e| e.to_string())?;
                     // Our side checks the edge too, as the peer's manifest is not ours.
                     snapshot.allow(target.clone(), local.endpoint());
-                    for instance in &item.status.instances {
-                        if &instance.service == client {
-                            if let Some(address) = instance.address {
-                                clients.insert(address, local.clone());
-                            }
-                        }
+                    for address in addresses(&item.status, client) {
+                        clients.insert(address, local.clone());
                     }
                 }
                 if clients.is_empty() {
