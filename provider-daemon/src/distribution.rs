@@ -210,7 +210,7 @@ impl ManifestFetcher {
         let expected = &lease.manifest_sha256;
         let bytes = match client.fetch_shared_manifest(expected, lease.id).await {
             Ok(bytes) => bytes,
-            Err(ClientError::Http(reason)) if reason.contains("length limit") => {
+            Err(ClientError::ResponseTooLarge { .. }) => {
                 self.stats.corrupted.fetch_add(1, Ordering::Relaxed);
                 return Err(SourceError::Corrupted {
                     provider: source.provider.to_string(),

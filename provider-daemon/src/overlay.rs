@@ -266,10 +266,16 @@ impl Overlay {
         let mut snapshot = TrustSnapshot::new();
         let mut backends = BTreeMap::new();
         let mut wanted: BTreeMap<ForwarderKey, ForwarderConfig> = BTreeMap::new();
-        let mut hosts: BTreeMap<String, Option<(String, Option<SocketAddr>)>> = BTreeMap::new();
+        let mut registry = Registry::new();
         for item in leases {
             if let Err(reason) = self
-                .add_lease(item, &mut snapshot, &mut backends, &mut wanted, &mut hosts)
+                .add_lease(
+                    item,
+                    &mut snapshot,
+                    &mut backends,
+                    &mut wanted,
+                    &mut registry,
+                )
                 .await
             {
                 warn!(lease_id = item.lease.id, %reason, "overlay: lease left out");
@@ -318,7 +324,7 @@ impl Overlay {
         snapshot: &mut TrustSnapshot,
         backends: &mut BTreeMap<TunnelTarget, SocketAddr>,
         wanted: &mut BTreeMap<ForwarderKey, ForwarderConfig>,
-        hosts: &mut BTreeMap<String, Option<(String, Option<SocketAddr>)>>,
+        registry: &mut Registry,
     ) -> Result<(), String> {
         let lease = &item.lease;
         if lease.state != LeaseState::Active {
@@ -326,7 +332,7 @@ impl Overlay {
         }
         let tenant = lease.tenant.to_string();
         let deployment = item.placement.deployment;
-        self.add_provider(snapshot, hosts, lease.provider.as_str())
+        self.add_provider(snapshot, registry, lease.provider.as_str())
             .await?;
         snapshot.set_lease(
             lease.id,
@@ -349,7 +355,7 @@ impl Overlay {
                 return Err(format!("peer lease {peer_id} belongs to another tenant"));
             }
             let remote = self
-                .add_provider(snapshot, hosts, peer.provider.as_str())
+                .add_provider(snapshot, registry, peer.provider.as_str())
                 .await?;
             snapshot.set_lease(
                 *peer_id,
@@ -448,32 +454,41 @@ impl Overlay {
     async fn add_provider(
         &self,
         snapshot: &mut TrustSnapshot,
-        hosts: &mut BTreeMap<String, Option<(String, Option<SocketAddr>)>>,
+        registry: &mut Registry,
         provider: &str,
     ) -> Result<Option<SocketAddr>, String> {
-        if !hosts.contains_key(provider) {
+        if !registry.contains_key(provider) {
             let entry = match self.chain.provider(provider).await {
-                Ok(registered) => {
-                    let address = gateway_address(&registered.host_uri).await;
-                    Some((registered.root_certificate_pem, address))
-                }
+                Ok(registered) => Some(RegisteredProvider {
+                    gateway: gateway_address(&registered.host_uri).await,
+                    root_pem: registered.root_certificate_pem,
+                }),
                 Err(error) => {
                     warn!(provider, %error, "overlay: provider not read from the registry");
                     None
                 }
             };
-            hosts.insert(provider.to_string(), entry);
+            registry.insert(provider.to_string(), entry);
         }
-        match &hosts[provider] {
-            Some((root_pem, address)) => {
+        match &registry[provider] {
+            Some(registered) => {
                 snapshot
-                    .set_provider_root_pem(provider, root_pem)
+                    .set_provider_root_pem(provider, &registered.root_pem)
                     .map_err(|e| e.to_string())?;
-                Ok(*address)
+                Ok(registered.gateway)
             }
             None => Err(format!("provider {provider} is not in the registry")),
         }
     }
+}
+
+/// A provider as one sync read it from the registry (None: not registered or not readable).
+type Registry = BTreeMap<String, Option<RegisteredProvider>>;
+
+struct RegisteredProvider {
+    root_pem: String,
+    /// Its gateway (and tunnel server), if its host URI resolves.
+    gateway: Option<SocketAddr>,
 }
 
 /// The addresses of `service`'s containers on the lease network.

@@ -7,10 +7,11 @@
 //! `cargo test --profile bench-native -p akash-provider --test distribution -- --ignored
 //! --nocapture`.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,53 +19,39 @@ use std::time::{Duration, Instant};
 use akash_chain_client::embedded::{EmbeddedChain, EmbeddedHandle, AKASH};
 use akash_chain_client::{MarketChain, Uint128};
 use akash_manifest::{Expose, GroupManifest, Proto, ServiceManifest, ServiceResources};
-use akash_provider::bidding::{BidEngineSettings, BidPhase, RateCard};
-use akash_provider::config::CapacityConfig;
+use akash_provider::bidding::BidPhase;
 use akash_provider::daemon::{register_and_stake_on, Daemon, DaemonSettings};
 use akash_provider::distribution::DistributionSettings;
 use akash_provider::gateway::api::codes;
 use akash_provider::gateway::tls::server_config;
 use akash_provider::gateway::{auth, ClientError, GatewayClient, GatewayConfig};
 use akash_provider::identity::ProviderIdentity;
-use akash_provider::leases::LeaseManagerSettings;
 use akash_provider::runtime::{FakeRuntime, HostCapacity};
-use akash_types::common::{Attribute, ResourceUnits};
-use akash_types::market::{OrderSpec, PlacementRequirements};
-use cosmwasm_std::Decimal;
+use akash_types::common::Attribute;
+use akash_types::market::OrderSpec;
 use k256::ecdsa::SigningKey;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
-const MIB: u64 = 1 << 20;
+use support::{cheap, init_logs, wait_for_within, MIB};
+
 const BID_WINDOW_SECS: u64 = 2;
 /// Longest wait for anything the daemons do on their own (generous: 10+ daemons share
 /// 2 cores in CI).
 const PATIENCE: Duration = Duration::from_secs(60);
 
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
-        .try_init();
-}
-
+/// Polls `check` until it holds, with [`PATIENCE`].
 async fn wait_until<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_within(what, PATIENCE, || {
+        let holds = check();
+        async move { holds.await.then_some(()) }
+    })
+    .await
 }
 
 fn free_port() -> u16 {
@@ -108,49 +95,24 @@ fn region(index: usize) -> Attribute {
     Attribute::new("region", format!("r{index}"))
 }
 
+/// support's order for `manifest`, placed on provider `index` alone.
 fn order_for(manifest: &GroupManifest, index: usize) -> OrderSpec {
-    OrderSpec {
-        resources: ResourceUnits {
-            cpu_millis: 100,
-            memory_bytes: 64 * MIB,
-            storage_bytes: 0,
-            bandwidth_bytes_per_sec: 0,
-        },
-        count: 1,
-        max_price_per_second: Uint128::new(20),
-        lease_duration_secs: 3600,
-        bid_window_secs: BID_WINDOW_SECS,
-        requirements: PlacementRequirements {
-            attributes: vec![region(index)],
-            min_stake: Uint128::new(10 * AKASH),
-            min_reputation: 0,
-        },
-        manifest_sha256: manifest.sha256_hex(),
-    }
+    let mut spec = support::order_for(manifest, BID_WINDOW_SECS);
+    spec.requirements.attributes = vec![region(index)];
+    spec
 }
 
+/// support's settings with scans every `scan`, a long manifest timeout and endpoints on
+/// 127.0.0.1.
 fn settings(data_dir: &std::path::Path, scan: Duration) -> DaemonSettings {
-    DaemonSettings {
-        bidding: BidEngineSettings {
-            rate_card: RateCard {
-                cpu_milli: Decimal::from_str("0.01").unwrap(),
-                memory_mib: Decimal::from_str("0.01").unwrap(),
-                storage_gib: Decimal::zero(),
-                bandwidth_mibps: Decimal::zero(),
-                minimum: Uint128::one(),
-            },
-            scan_interval: scan,
-            match_poll_interval: Duration::from_millis(200),
-        },
-        leases: LeaseManagerSettings {
-            manifest_timeout: Duration::from_secs(300),
-            withdraw_interval: Duration::from_secs(3600),
-            check_interval: scan,
-            data_dir: data_dir.to_path_buf(),
-            public_host: "127.0.0.1".to_string(),
-        },
-        capacity: CapacityConfig::default(),
-    }
+    let mut settings = support::settings(data_dir, cheap());
+    settings.bidding.scan_interval = scan;
+    settings.bidding.match_poll_interval = Duration::from_millis(200);
+    settings.leases.manifest_timeout = Duration::from_secs(300);
+    settings.leases.withdraw_interval = Duration::from_secs(3600);
+    settings.leases.check_interval = scan;
+    settings.leases.public_host = "127.0.0.1".to_string();
+    settings
 }
 
 struct Provider {

@@ -8,7 +8,7 @@ use akash_manifest::MAX_DOCUMENT_BYTES;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderValue, Method, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Body;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -55,6 +55,9 @@ pub enum ClientError {
     Tls { host: String, reason: String },
     #[error("HTTP: {0}")]
     Http(String),
+    /// The answer's body is longer than the client reads for this request.
+    #[error("the answer is more than {max} bytes")]
+    ResponseTooLarge { max: usize },
     #[error("no answer within {} s", .0.as_secs_f64())]
     Timeout(Duration),
     /// The gateway refused the request; `error` and `reason` are its own.
@@ -377,7 +380,15 @@ impl GatewayClient {
             let body = Limited::new(response.into_body(), max_body_bytes)
                 .collect()
                 .await
-                .map_err(|e| ClientError::Http(format!("reading the answer: {e}")))?
+                .map_err(|e| {
+                    if e.downcast_ref::<LengthLimitError>().is_some() {
+                        ClientError::ResponseTooLarge {
+                            max: max_body_bytes,
+                        }
+                    } else {
+                        ClientError::Http(format!("reading the answer: {e}"))
+                    }
+                })?
                 .to_bytes();
             Ok(RawResponse { status, body })
         }

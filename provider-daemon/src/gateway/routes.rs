@@ -1,6 +1,7 @@
 //! One request in, one JSON response out: routing, the tenant checks against the lease on
 //! chain, the bounded and hashed manifest body, the calls into the sink and the view.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -332,13 +333,42 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
         request: &Request<B>,
     ) -> Result<Lease, ApiError> {
         let (lease, proof) = self.authorize(lease_id, request.headers()).await?;
-        proof.verify(&RequestToSign {
-            method: request.method().as_str(),
-            path: request_target(request),
-            lease_id,
-            body_sha256_hex: EMPTY_BODY_SHA256,
-        })?;
+        verify_read(&proof, request, lease_id)?;
         Ok(lease)
+    }
+
+    /// The checks of a signed upload to an active lease of ours: [`Self::authorize`], the
+    /// body at most [`MAX_DOCUMENT_BYTES`], hashed as it is read, and the signature over it.
+    /// Returns the lease, the body and its sha256 (hex).
+    async fn read_signed_upload<B>(
+        &self,
+        lease_id: u64,
+        request: Request<B>,
+    ) -> Result<(Lease, Bytes, String), ApiError>
+    where
+        B: Body<Data = Bytes> + Send + Unpin,
+        B::Error: std::fmt::Display,
+    {
+        let (lease, proof) = self.authorize(lease_id, request.headers()).await?;
+        self.check_active(&lease)?;
+        if let Some(length) = content_length(request.headers())? {
+            if length > MAX_DOCUMENT_BYTES as u64 {
+                return Err(too_large(format!(
+                    "Content-Length {length} is more than the manifest limit of \
+                     {MAX_DOCUMENT_BYTES} bytes"
+                )));
+            }
+        }
+        let target = request_target(&request).to_string();
+        let method = request.method().as_str().to_string();
+        let (body, sha256_hex) = read_bounded(request.into_body()).await?;
+        proof.verify(&RequestToSign {
+            method: &method,
+            path: &target,
+            lease_id,
+            body_sha256_hex: &sha256_hex,
+        })?;
+        Ok((lease, body, sha256_hex))
     }
 
     async fn lease(&self, lease_id: u64) -> Result<Lease, ApiError> {
@@ -406,12 +436,7 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
             })?;
             proof.check_timestamp(unix_now())?;
             proof.check_tenant(lease.tenant.as_str())?;
-            proof.verify(&RequestToSign {
-                method: request.method().as_str(),
-                path: request_target(request),
-                lease_id,
-                body_sha256_hex: EMPTY_BODY_SHA256,
-            })?;
+            verify_read(&proof, request, lease_id)?;
         } else {
             self.check_provider_certificate(&lease, client_chain)
                 .await?;
@@ -478,17 +503,7 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
         B: Body<Data = Bytes> + Send + Unpin,
         B::Error: std::fmt::Display,
     {
-        let (lease, proof) = self.authorize(lease_id, request.headers()).await?;
-        self.check_active(&lease)?;
-        let target = request_target(&request).to_string();
-        let method = request.method().as_str().to_string();
-        let (body, sha256_hex) = read_bounded(request.into_body()).await?;
-        proof.verify(&RequestToSign {
-            method: &method,
-            path: &target,
-            lease_id,
-            body_sha256_hex: &sha256_hex,
-        })?;
+        let (lease, body, _) = self.read_signed_upload(lease_id, request).await?;
         let placement: PeerPlacement = serde_json::from_slice(&body).map_err(|error| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -512,10 +527,9 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
         }
         let peers = placement.peers.len();
         let sink = Arc::clone(&self.sink);
-        let accepted = tokio::spawn(async move { sink.accept_peers(lease, placement).await })
-            .await
-            .unwrap_or_else(|e| Err(format!("the manifest sink failed: {e}")));
-        if let Err(reason) = accepted {
+        if let Err(reason) =
+            in_own_task(async move { sink.accept_peers(lease, placement).await }).await
+        {
             return Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 codes::PROVIDER_ERROR,
@@ -551,25 +565,7 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
         B: Body<Data = Bytes> + Send + Unpin,
         B::Error: std::fmt::Display,
     {
-        let (lease, proof) = self.authorize(lease_id, request.headers()).await?;
-        self.check_active(&lease)?;
-        if let Some(length) = content_length(request.headers())? {
-            if length > MAX_DOCUMENT_BYTES as u64 {
-                return Err(too_large(format!(
-                    "Content-Length {length} is more than the manifest limit of \
-                     {MAX_DOCUMENT_BYTES} bytes"
-                )));
-            }
-        }
-        let target = request_target(&request).to_string();
-        let method = request.method().as_str().to_string();
-        let (document, sha256_hex) = read_bounded(request.into_body()).await?;
-        proof.verify(&RequestToSign {
-            method: &method,
-            path: &target,
-            lease_id,
-            body_sha256_hex: &sha256_hex,
-        })?;
+        let (lease, document, sha256_hex) = self.read_signed_upload(lease_id, request).await?;
         if sha256_hex != lease.manifest_sha256 {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -587,12 +583,8 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
                 error.to_string(),
             )
         })?;
-        // In its own task: a timed-out request must not cancel a deployment half-way.
         let sink = Arc::clone(&self.sink);
-        let accepted = tokio::spawn(async move { sink.accept(lease, manifest).await })
-            .await
-            .unwrap_or_else(|e| Err(format!("the manifest sink failed: {e}")));
-        if let Err(reason) = accepted {
+        if let Err(reason) = in_own_task(async move { sink.accept(lease, manifest).await }).await {
             tracing::warn!(%reason, "the manifest sink refused the manifest");
             return Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -609,6 +601,32 @@ impl<S: ManifestSink, V: LeaseView> Handler<S, V> {
             },
         ))
     }
+}
+
+/// Runs a sink call in its own task: a timed-out request must not cancel a deployment (or a
+/// placement) half-way.
+async fn in_own_task<F>(call: F) -> Result<(), String>
+where
+    F: Future<Output = Result<(), String>> + Send + 'static,
+{
+    tokio::spawn(call)
+        .await
+        .unwrap_or_else(|e| Err(format!("the manifest sink failed: {e}")))
+}
+
+/// The tenant's signature over a request without body.
+fn verify_read<B>(
+    proof: &TenantProof,
+    request: &Request<B>,
+    lease_id: u64,
+) -> Result<(), ApiError> {
+    proof.verify(&RequestToSign {
+        method: request.method().as_str(),
+        path: request_target(request),
+        lease_id,
+        body_sha256_hex: EMPTY_BODY_SHA256,
+    })?;
+    Ok(())
 }
 
 /// 405 naming the method the route serves, with its `Allow` header.

@@ -48,12 +48,21 @@ pub fn init_logs() {
 }
 
 /// Polls `check` until it returns `Some`; panics naming `what` after [`PATIENCE`].
-pub async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn wait_for<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
+    wait_for_within(what, PATIENCE, check).await
+}
+
+/// [`wait_for`] with a patience of its own.
+pub async fn wait_for_within<T, F, Fut>(what: &str, patience: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
     loop {
         if let Some(value) = check().await {
             return value;
@@ -61,7 +70,7 @@ where
         assert!(
             tokio::time::Instant::now() < deadline,
             "timed out after {} s waiting for {what}",
-            PATIENCE.as_secs()
+            patience.as_secs()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
